@@ -1,0 +1,202 @@
+/*
+ * cli: shared plumbing of the temabrev commands. The store and the secret
+ * are opened lazily, so "temabrev --help" or a usage error never creates a
+ * database or a secret file.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "conf.h"
+#include "secret.h"
+#include "store.h"
+#include "subs.h"
+
+int
+cli_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("temabrev: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int
+cli_fail(struct cli *c)
+{
+	return cli_error(c->err.code ? c->err.code : EX_SOFTWARE, "%s",
+	    c->err.msg[0] ? c->err.msg : "unknown error");
+}
+
+int
+cli_usage(const char *usage)
+{
+	fprintf(stderr, "usage: %s\n", usage);
+	return EX_USAGE;
+}
+
+int
+cli_dispatch(struct cli *c, const char *prefix, const struct cli_cmd *table,
+    size_t n, int argc, char **argv)
+{
+	FILE *out = stderr;
+	int help = 0;
+
+	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 ||
+	    strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "help") == 0)) {
+		out = stdout;
+		help = 1;
+	} else if (argc >= 1) {
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(argv[0], table[i].name) == 0)
+				return table[i].fn(c, argc, argv);
+		fprintf(stderr, "temabrev: unknown command: %s %s\n", prefix,
+		    argv[0]);
+	}
+	fprintf(out, "usage: %s COMMAND [ARGS]\n\ncommands:\n", prefix);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "  %s %s %s\n      %s\n", prefix, table[i].name,
+		    table[i].usage, table[i].summary);
+	return help ? 0 : EX_USAGE;
+}
+
+static void
+die(struct cli *c)
+{
+	exit(cli_fail(c));
+}
+
+static int
+is_default_db(struct cli *c)
+{
+	const char *env = getenv("TEMABREV_DB");
+
+	return c->opt_db == NULL && (env == NULL || *env == '\0') &&
+	    c->conf->database == NULL;
+}
+
+static void
+load_conf(struct cli *c)
+{
+	char *path;
+
+	if (c->conf != NULL)
+		return;
+	path = conf_locate(c->opt_config);
+	if (conf_load(path, &c->conf, &c->err) == -1) {
+		free(path);
+		die(c);
+	}
+	free(path);
+}
+
+struct store *
+cli_store(struct cli *c)
+{
+	if (c->store != NULL)
+		return c->store;
+	load_conf(c);
+	if ((c->db_path = conf_db_path(c->conf, c->opt_db, &c->err)) == NULL)
+		die(c);
+	/* The default location is ours to create; a path the user gave
+	 * must already have its directory. */
+	if (is_default_db(c)) {
+		char *dir = util_dirname(c->db_path);
+
+		if (util_mkdirs(dir, 0700) == -1) {
+			error_set(&c->err, EX_CANTCREAT, "%s: %s", dir,
+			    strerror(errno));
+			free(dir);
+			die(c);
+		}
+		free(dir);
+	}
+	if (store_open(c->db_path, &c->store, &c->err) == -1)
+		die(c);
+	return c->store;
+}
+
+struct secret *
+cli_secret(struct cli *c)
+{
+	char *path;
+
+	if (c->secret != NULL)
+		return c->secret;
+	cli_store(c);
+	path = conf_secret_path(c->conf, c->db_path);
+	if (secret_open(path, &c->secret, &c->err) == -1) {
+		free(path);
+		die(c);
+	}
+	free(path);
+	return c->secret;
+}
+
+struct subs *
+cli_subs(struct cli *c)
+{
+	if (c->subs == NULL)
+		c->subs = subs_new(cli_store(c), cli_secret(c));
+	return c->subs;
+}
+
+void
+cli_json_line(json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	if (s != NULL) {
+		puts(s);
+		free(s);
+	}
+	json_decref(v);
+}
+
+json_t *
+cli_json_str(const char *s)
+{
+	json_t *v;
+
+	if (s == NULL)
+		return json_null();
+	/* Everything stored was validated UTF-8; be safe regardless. */
+	if ((v = json_string(s)) == NULL)
+		v = json_string("\xef\xbf\xbd");
+	return v;
+}
+
+json_t *
+cli_json_time(int64_t t)
+{
+	char buf[UTIL_ISO_LEN];
+
+	return json_string(util_iso_time(t, buf));
+}
+
+void
+cli_close(struct cli *c)
+{
+	subs_free(c->subs);
+	secret_free(c->secret);
+	store_close(c->store);
+	conf_free(c->conf);
+	free(c->db_path);
+	c->subs = NULL;
+	c->secret = NULL;
+	c->store = NULL;
+	c->conf = NULL;
+	c->db_path = NULL;
+}

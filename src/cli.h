@@ -1,0 +1,77 @@
+/*
+ * cli: what the temabrev commands share: the parsed global options, the
+ * configuration, the store and secret opened on first use, a command
+ * table dispatcher, and output helpers for tables and JSON lines. Only the
+ * CLI prints; the modules it calls report through return values.
+ */
+#ifndef TB_CLI_H
+#define TB_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "util.h"
+
+struct config;
+struct secret;
+struct store;
+struct subs;
+
+struct cli {
+	const char	*opt_db;	/* --db */
+	const char	*opt_config;	/* --config */
+	struct config	*conf;
+	char		*db_path;
+	struct store	*store;
+	struct secret	*secret;
+	struct subs	*subs;
+	struct error	 err;
+};
+
+/* One row of a command table: a verb (or noun) and its handler. */
+struct cli_cmd {
+	const char	*name;
+	int		(*fn)(struct cli *, int argc, char **argv);
+	const char	*usage;		/* arguments after the name */
+	const char	*summary;
+};
+
+/*
+ * Runs the row of table named argv[0], or prints the table and returns
+ * EX_USAGE. prefix is the command line so far ("temabrev sub").
+ */
+int	cli_dispatch(struct cli *, const char *prefix,
+	    const struct cli_cmd *table, size_t n, int argc, char **argv);
+
+/* The open store / secret / subs context; on failure prints and exits. */
+struct store	*cli_store(struct cli *);
+struct secret	*cli_secret(struct cli *);
+struct subs	*cli_subs(struct cli *);
+
+/* Prints "temabrev: MSG" for the error and returns its exit code. */
+int	cli_fail(struct cli *);
+/* Prints "temabrev: MSG" (printf-style) and returns code. */
+int	cli_error(int code, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Usage error for a command: prints "usage: ..." on stderr, returns 64. */
+int	cli_usage(const char *usage);
+
+/* Prints one JSON value as one line and frees it. */
+void	cli_json_line(json_t *);
+/* A JSON string, or null for NULL. Never fails on bad UTF-8. */
+json_t	*cli_json_str(const char *);
+/* A JSON UTC time "YYYY-MM-DDTHH:MM:SSZ". */
+json_t	*cli_json_time(int64_t);
+
+/* Releases everything the context opened. */
+void	cli_close(struct cli *);
+
+/* Handlers of the nouns, one file each (cmd_<noun>.c). */
+int	cmd_theme(struct cli *, int, char **);
+int	cmd_sub(struct cli *, int, char **);
+int	cmd_suppress(struct cli *, int, char **);
+int	cmd_backup(struct cli *, int, char **);
+
+#endif

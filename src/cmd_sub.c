@@ -1,0 +1,345 @@
+/*
+ * temabrev sub: subscribers and their subscriptions: add, rm, list, show,
+ * import, export and forget.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "addr.h"
+#include "cli.h"
+#include "store.h"
+#include "subs.h"
+
+#define U_ADD "temabrev sub add EMAIL [--name NAME] --theme SLUG[,SLUG...] " \
+	"[--force]"
+#define U_RM "temabrev sub rm EMAIL [--theme SLUG]"
+#define U_LIST "temabrev sub list [--theme SLUG] [--status STATUS] [--json]"
+#define U_SHOW "temabrev sub show EMAIL [--json]"
+#define U_IMPORT "temabrev sub import FILE.csv [--theme SLUG[,SLUG...]]"
+#define U_EXPORT "temabrev sub export [--theme SLUG] [--all] " \
+	"[--spreadsheet-safe]"
+#define U_FORGET "temabrev sub forget EMAIL"
+
+struct sub_opts {
+	const char	*name;
+	char		*themes;	/* as given: "a,b" */
+	const char	*status;
+	int		 force, json, all, safe;
+};
+
+static int
+parse(int argc, char **argv, struct sub_opts *o, const char *usage,
+    int *help)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "theme", required_argument, NULL, 't' },
+		{ "status", required_argument, NULL, 's' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "spreadsheet-safe", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	memset(o, 0, sizeof *o);
+	*help = 0;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n': o->name = optarg; break;
+		case 't': o->themes = optarg; break;
+		case 's': o->status = optarg; break;
+		case 'f': o->force = 1; break;
+		case 'j': o->json = 1; break;
+		case 'a': o->all = 1; break;
+		case 'S': o->safe = 1; break;
+		case 'h':
+			printf("usage: %s\n", usage);
+			*help = 1;
+			return -1;
+		default:
+			return -1;
+		}
+	}
+	return optind;
+}
+
+/* Splits "a,b;c" into slugs (pointers into list, which it modifies). */
+static size_t
+split_slugs(char *list, char **out, size_t max)
+{
+	char *save = NULL, *tok;
+	size_t n = 0;
+
+	for (tok = list ? strtok_r(list, ",;", &save) : NULL; tok != NULL;
+	    tok = strtok_r(NULL, ",;", &save)) {
+		util_trim(tok);
+		if (*tok != '\0' && n < max)
+			out[n++] = tok;
+	}
+	return n;
+}
+
+#define MAX_THEMES 64
+
+static void
+report_stdout(void *arg, const char *line)
+{
+	(void)arg;
+	puts(line);
+}
+
+static void
+report_stderr(void *arg, const char *line)
+{
+	(void)arg;
+	fflush(stdout);
+	fprintf(stderr, "%s\n", line);
+}
+
+static int
+sub_add(struct cli *c, int argc, char **argv)
+{
+	char *slugs[MAX_THEMES];
+	struct sub_opts o;
+	size_t n;
+	int i, help;
+
+	if ((i = parse(argc, argv, &o, U_ADD, &help)) == -1)
+		return help ? 0 : cli_usage(U_ADD);
+	if (argc - i != 1 || o.themes == NULL)
+		return cli_usage(U_ADD);
+	if ((n = split_slugs(o.themes, slugs, MAX_THEMES)) == 0)
+		return cli_usage(U_ADD);
+	if (subs_add(cli_subs(c), argv[i], o.name, slugs, n, o.force,
+	    o.force ? "cli --force" : "cli", report_stdout, NULL,
+	    &c->err) == -1)
+		return cli_fail(c);
+	return 0;
+}
+
+static int
+sub_rm(struct cli *c, int argc, char **argv)
+{
+	struct sub_opts o;
+	int i, help;
+
+	if ((i = parse(argc, argv, &o, U_RM, &help)) == -1)
+		return help ? 0 : cli_usage(U_RM);
+	if (argc - i != 1)
+		return cli_usage(U_RM);
+	if (subs_remove(cli_subs(c), argv[i], o.themes, "cli", report_stdout,
+	    NULL, &c->err) == -1)
+		return cli_fail(c);
+	return 0;
+}
+
+static json_t *
+subscriber_json(const struct store_subscriber *s)
+{
+	json_t *o = json_object(), *themes = json_array();
+
+	for (size_t i = 0; i < s->nsubs; i++) {
+		json_t *t = json_object();
+
+		json_object_set_new(t, "slug", cli_json_str(s->subs[i].slug));
+		json_object_set_new(t, "status",
+		    json_string(store_status_name(s->subs[i].status)));
+		json_object_set_new(t, "since", cli_json_time(s->subs[i].since));
+		json_object_set_new(t, "reason",
+		    cli_json_str(s->subs[i].reason));
+		json_array_append_new(themes, t);
+	}
+	json_object_set_new(o, "email", cli_json_str(s->email));
+	json_object_set_new(o, "name", cli_json_str(s->name));
+	json_object_set_new(o, "created", cli_json_time(s->created));
+	json_object_set_new(o, "themes", themes);
+	return o;
+}
+
+static int
+list_cb(const struct store_subscriber *s, void *arg)
+{
+	const struct sub_opts *o = arg;
+
+	if (o->json) {
+		cli_json_line(subscriber_json(s));
+		return 0;
+	}
+	printf("%s\t%s\t", s->email, s->name);
+	for (size_t i = 0; i < s->nsubs; i++)
+		printf("%s%s:%s", i ? "," : "", s->subs[i].slug,
+		    store_status_name(s->subs[i].status));
+	putchar('\n');
+	return 0;
+}
+
+static int
+sub_list(struct cli *c, int argc, char **argv)
+{
+	struct store_theme *t = NULL;
+	struct sub_opts o;
+	int64_t theme_id = 0;
+	int i, help, status = -1, r;
+
+	if ((i = parse(argc, argv, &o, U_LIST, &help)) == -1)
+		return help ? 0 : cli_usage(U_LIST);
+	if (argc != i)
+		return cli_usage(U_LIST);
+	if (o.status != NULL && (status = store_status_parse(o.status)) < 0)
+		return cli_error(EX_USAGE, "unknown status %s (pending, active, "
+		    "unsubscribed, bounced)", o.status);
+	if (o.themes != NULL) {
+		if ((r = store_theme_get(cli_store(c), o.themes, &t,
+		    &c->err)) == -1)
+			return cli_fail(c);
+		if (r == 0)
+			return cli_error(EX_DATAERR, "no theme %s", o.themes);
+		theme_id = t->id;
+		store_theme_free(t);
+	}
+	if (store_subscriber_foreach(cli_store(c), NULL, theme_id, status,
+	    list_cb, &o, &c->err) == -1)
+		return cli_fail(c);
+	return 0;
+}
+
+static int
+show_cb(const struct store_subscriber *s, void *arg)
+{
+	const struct sub_opts *o = arg;
+	char buf[UTIL_ISO_LEN];
+
+	if (o->json) {
+		cli_json_line(subscriber_json(s));
+		return 0;
+	}
+	printf("email:    %s\nname:     %s\ncreated:  %s\n", s->email,
+	    s->name, util_iso_time(s->created, buf));
+	for (size_t i = 0; i < s->nsubs; i++)
+		printf("theme:    %-24s %-12s since %s (%s)\n", s->subs[i].slug,
+		    store_status_name(s->subs[i].status),
+		    util_iso_time(s->subs[i].since, buf), s->subs[i].reason);
+	return 0;
+}
+
+static int
+sub_show(struct cli *c, int argc, char **argv)
+{
+	struct sub_opts o;
+	struct addr a;
+	int64_t id;
+	int i, help, r;
+
+	if ((i = parse(argc, argv, &o, U_SHOW, &help)) == -1)
+		return help ? 0 : cli_usage(U_SHOW);
+	if (argc - i != 1)
+		return cli_usage(U_SHOW);
+	if (addr_parse(argv[i], &a, &c->err) == -1)
+		return cli_fail(c);
+	if ((r = store_subscriber_find(cli_store(c), a.key, &id, NULL,
+	    &c->err)) == -1)
+		return cli_fail(c);
+	if (r == 0)
+		return cli_error(EX_DATAERR, "no subscriber %s", a.email);
+	if (store_subscriber_foreach(c->store, a.key, 0, -1, show_cb, &o,
+	    &c->err) == -1)
+		return cli_fail(c);
+	return 0;
+}
+
+static int
+sub_import(struct cli *c, int argc, char **argv)
+{
+	struct subs_import_stats st;
+	char *slugs[MAX_THEMES];
+	struct sub_opts o;
+	size_t n = 0;
+	int i, help, rc;
+
+	if ((i = parse(argc, argv, &o, U_IMPORT, &help)) == -1)
+		return help ? 0 : cli_usage(U_IMPORT);
+	if (argc - i != 1)
+		return cli_usage(U_IMPORT);
+	if (o.themes != NULL)
+		n = split_slugs(o.themes, slugs, MAX_THEMES);
+	rc = subs_import(cli_subs(c), argv[i], slugs, n, report_stderr, NULL,
+	    &st, &c->err);
+	if (rc == -1 && st.added + st.updated + st.skipped + st.refused == 0)
+		return cli_fail(c);
+	printf("%s: %llu added, %llu updated, %llu skipped, %llu refused\n",
+	    argv[i], (unsigned long long)st.added,
+	    (unsigned long long)st.updated, (unsigned long long)st.skipped,
+	    (unsigned long long)st.refused);
+	if (rc == -1)
+		return cli_fail(c);
+	return st.refused > 0 ? EX_DATAERR : 0;
+}
+
+static int
+sub_export(struct cli *c, int argc, char **argv)
+{
+	struct sub_opts o;
+	int i, help;
+
+	if ((i = parse(argc, argv, &o, U_EXPORT, &help)) == -1)
+		return help ? 0 : cli_usage(U_EXPORT);
+	if (argc != i)
+		return cli_usage(U_EXPORT);
+	if (subs_export(cli_subs(c), stdout, o.themes, o.all, o.safe,
+	    &c->err) == -1)
+		return cli_fail(c);
+	return 0;
+}
+
+static int
+sub_forget(struct cli *c, int argc, char **argv)
+{
+	struct sub_opts o;
+	int i, help, found;
+
+	if ((i = parse(argc, argv, &o, U_FORGET, &help)) == -1)
+		return help ? 0 : cli_usage(U_FORGET);
+	if (argc - i != 1)
+		return cli_usage(U_FORGET);
+	if (subs_forget(cli_subs(c), argv[i], "cli", &found, &c->err) == -1)
+		return cli_fail(c);
+	if (found)
+		printf("%s erased; only a keyed hash stays on the suppression "
+		    "list\n", argv[i]);
+	else
+		printf("no subscriber %s; its keyed hash is on the suppression "
+		    "list\n", argv[i]);
+	return 0;
+}
+
+static const struct cli_cmd verbs[] = {
+	{ "add", sub_add, "EMAIL [--name NAME] --theme SLUG[,SLUG...] "
+	    "[--force]", "subscribe (or re-activate) an address" },
+	{ "rm", sub_rm, "EMAIL [--theme SLUG]",
+	    "unsubscribe from one theme, or from all" },
+	{ "list", sub_list, "[--theme SLUG] [--status STATUS] [--json]",
+	    "list subscribers" },
+	{ "show", sub_show, "EMAIL [--json]", "show one subscriber" },
+	{ "import", sub_import, "FILE.csv [--theme SLUG[,SLUG...]]",
+	    "import subscribers from CSV (email, name, themes)" },
+	{ "export", sub_export, "[--theme SLUG] [--all] [--spreadsheet-safe]",
+	    "write subscribers as CSV" },
+	{ "forget", sub_forget, "EMAIL",
+	    "erase an address on request (GDPR art. 17)" },
+};
+
+int
+cmd_sub(struct cli *c, int argc, char **argv)
+{
+	return cli_dispatch(c, "temabrev sub", verbs,
+	    sizeof verbs / sizeof verbs[0], argc - 1, argv + 1);
+}

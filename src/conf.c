@@ -1,0 +1,188 @@
+/*
+ * conf: parses temabrev.conf with libinih against a table of known keys.
+ * Unknown sections and keys are errors (a typo must not silently fall back
+ * to a default), reported as FILE:LINE.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sysexits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "util.h"
+
+enum key_type { KEY_PATH, KEY_STRING };
+
+struct key {
+	const char	*section;
+	const char	*name;
+	enum key_type	 type;
+	size_t		 offset;
+};
+
+#define KEY(sec, name, type, field) \
+	{ sec, name, type, offsetof(struct config, field) }
+
+/* Every key temabrev.conf(5) documents; nothing else is accepted. */
+static const struct key keys[] = {
+	KEY("general", "database", KEY_PATH, database),
+	KEY("general", "secret_file", KEY_PATH, secret_file),
+};
+
+struct parse_state {
+	struct config	*cfg;
+	char		*dir;		/* the file's directory */
+	char		 err[256];	/* first error, without FILE:LINE */
+};
+
+static const struct key *
+key_find(const char *section, const char *name)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].section, section) == 0 &&
+		    strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int
+section_known(const char *section)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].section, section) == 0)
+			return 1;
+	return 0;
+}
+
+/* inih calls this per key; returning 0 makes ini_parse report the line. */
+static int
+handler(void *arg, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = arg;
+	const struct key *k;
+	char **field;
+
+	if (st->err[0] != '\0')
+		return 1;	/* keep the first error only */
+	if (name == NULL)
+		return 1;	/* a section header alone */
+	if (!section_known(section)) {
+		snprintf(st->err, sizeof st->err, "unknown section [%s]", section);
+		return 0;
+	}
+	if ((k = key_find(section, name)) == NULL) {
+		snprintf(st->err, sizeof st->err, "unknown key %s in [%s]",
+		    name, section);
+		return 0;
+	}
+	field = (char **)(void *)((char *)st->cfg + k->offset);
+	free(*field);
+	*field = NULL;
+	if (*value == '\0')
+		return 1;	/* empty means the default */
+	if (k->type == KEY_PATH && value[0] != '/' && st->dir != NULL)
+		*field = xasprintf("%s/%s", st->dir, value);
+	else
+		*field = xstrdup(value);
+	return 1;
+}
+
+char *
+conf_locate(const char *opt)
+{
+	const char *env = getenv("TEMABREV_CONFIG");
+
+	if (opt != NULL)
+		return xstrdup(opt);
+	if (env != NULL && *env != '\0')
+		return xstrdup(env);
+	if (access("/etc/temabrev/temabrev.conf", F_OK) == 0)
+		return xstrdup("/etc/temabrev/temabrev.conf");
+	return NULL;
+}
+
+int
+conf_load(const char *path, struct config **cfg_r, struct error *err)
+{
+	struct parse_state st = { 0 };
+	FILE *fp = NULL;
+	int line;
+
+	st.cfg = xcalloc(1, sizeof *st.cfg);
+	if (path == NULL)
+		goto done;
+	st.cfg->path = xstrdup(path);
+	if ((fp = fopen(path, "r")) == NULL) {
+		error_set(err, EX_NOINPUT, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	st.dir = util_dirname(path);
+	line = ini_parse_file(fp, handler, &st);
+	if (line != 0) {
+		error_set(err, EX_CONFIG, "%s:%d: %s", path, line,
+		    st.err[0] ? st.err : "syntax error");
+		goto fail;
+	}
+	fclose(fp);
+	free(st.dir);
+done:
+	*cfg_r = st.cfg;
+	return 0;
+fail:
+	if (fp)
+		fclose(fp);
+	free(st.dir);
+	conf_free(st.cfg);
+	return -1;
+}
+
+void
+conf_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->database);
+	free(cfg->secret_file);
+	free(cfg);
+}
+
+char *
+conf_db_path(const struct config *cfg, const char *opt, struct error *err)
+{
+	const char *env = getenv("TEMABREV_DB");
+	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+
+	if (opt != NULL)
+		return xstrdup(opt);
+	if (env != NULL && *env != '\0')
+		return xstrdup(env);
+	if (cfg->database != NULL)
+		return xstrdup(cfg->database);
+	if (xdg != NULL && xdg[0] == '/')
+		return xasprintf("%s/temabrev/temabrev.db", xdg);
+	if (home != NULL && home[0] == '/')
+		return xasprintf("%s/.local/share/temabrev/temabrev.db", home);
+	error_set(err, EX_CONFIG, "no database: set --db, TEMABREV_DB, "
+	    "[general] database or HOME");
+	return NULL;
+}
+
+char *
+conf_secret_path(const struct config *cfg, const char *db_path)
+{
+	char *dir, *p;
+
+	if (cfg->secret_file != NULL)
+		return xstrdup(cfg->secret_file);
+	dir = util_dirname(db_path);
+	p = xasprintf("%s/secret", dir);
+	free(dir);
+	return p;
+}

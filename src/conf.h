@@ -1,0 +1,49 @@
+/*
+ * conf: temabrev.conf(5), an INI file read with libinih into one table.
+ * A whole file is parsed and validated into a new struct config before
+ * anyone uses it, so a bad file never leaves a half-applied configuration
+ * (the daemon keeps its old one on SIGHUP). Configuration is the only
+ * process-wide state; it is read-only once loaded.
+ */
+#ifndef TB_CONF_H
+#define TB_CONF_H
+
+#include <stddef.h>
+
+struct error;
+
+struct config {
+	char	*path;		/* the file read, NULL for built-in defaults */
+	/* [general] */
+	char	*database;	/* NULL: $XDG_DATA_HOME/temabrev/temabrev.db */
+	char	*secret_file;	/* NULL: "secret" next to the database */
+};
+
+/*
+ * Finds the configuration file: opt (--config) if not NULL, else
+ * $TEMABREV_CONFIG, else /etc/temabrev/temabrev.conf when it exists.
+ * Returns a path the caller frees, or NULL for built-in defaults.
+ */
+char	*conf_locate(const char *opt);
+
+/*
+ * Reads path (NULL: built-in defaults) into a new configuration owned by
+ * the caller (conf_free). Relative paths in the file are taken relative
+ * to the file's directory. On error returns -1 with "FILE:LINE: reason"
+ * (code EX_CONFIG, or EX_NOINPUT when the file cannot be read).
+ */
+int	 conf_load(const char *path, struct config **cfg_r, struct error *);
+void	 conf_free(struct config *);
+
+/*
+ * The database path: opt (--db) if not NULL, else $TEMABREV_DB, else
+ * [general] database, else $XDG_DATA_HOME/temabrev/temabrev.db (or
+ * ~/.local/share/...). Caller frees. Returns NULL with the error set
+ * when no home directory can be found.
+ */
+char	*conf_db_path(const struct config *, const char *opt, struct error *);
+
+/* The secret file for a database path: [general] secret_file or DIR/secret. */
+char	*conf_secret_path(const struct config *, const char *db_path);
+
+#endif

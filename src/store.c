@@ -1,0 +1,1116 @@
+/*
+ * store: all of temabrev's SQL, on sqlite3. Every statement is in the table
+ * below, prepared once per connection and reset after use, with values
+ * bound as parameters (never spliced into SQL text).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "util.h"
+
+/* 'TBRV': marks a file as a temabrev database (PRAGMA application_id). */
+#define STORE_APP_ID 0x54425256
+
+/*
+ * migrations[i] upgrades a database from version i to i + 1. A released
+ * migration is never edited: add a new one (and raise STORE_SCHEMA_VERSION).
+ */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+	/* 0 -> 1: themes, subscribers, subscriptions, events, suppression. */
+	"CREATE TABLE theme ("
+	"  id INTEGER PRIMARY KEY,"
+	"  slug TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  lang TEXT NOT NULL DEFAULT 'sv' CHECK (lang IN ('sv', 'en')),"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE subscriber ("
+	"  id INTEGER PRIMARY KEY,"
+	"  email TEXT NOT NULL,"
+	"  addr_key TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE subscription ("
+	"  subscriber_id INTEGER NOT NULL"
+	"    REFERENCES subscriber(id) ON DELETE CASCADE,"
+	"  theme_id INTEGER NOT NULL REFERENCES theme(id) ON DELETE CASCADE,"
+	"  status TEXT NOT NULL"
+	"    CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced')),"
+	"  created INTEGER NOT NULL,"
+	"  since INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  PRIMARY KEY (subscriber_id, theme_id)) WITHOUT ROWID;"
+	"CREATE INDEX subscription_by_theme ON subscription(theme_id, status);"
+	"CREATE TABLE event ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('subscribe', 'confirm',"
+	"    'unsubscribe', 'bounce', 'erase', 'update', 'suppress',"
+	"    'unsuppress')),"
+	"  subscriber_id INTEGER REFERENCES subscriber(id) ON DELETE SET NULL,"
+	"  addr_hash TEXT,"
+	"  theme_id INTEGER REFERENCES theme(id) ON DELETE SET NULL,"
+	"  source TEXT NOT NULL,"
+	"  detail TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX event_by_subscriber ON event(subscriber_id);"
+	"CREATE INDEX event_by_theme ON event(theme_id);"
+	"CREATE TABLE suppression ("
+	"  addr_hash TEXT PRIMARY KEY,"
+	"  email TEXT,"
+	"  reason TEXT NOT NULL,"
+	"  created INTEGER NOT NULL) WITHOUT ROWID;"
+	"PRAGMA application_id = 1413632598;"
+	"PRAGMA user_version = 1;",
+};
+
+enum q {
+	Q_THEME_ADD,
+	Q_THEME_EDIT,
+	Q_THEME_GET,
+	Q_THEME_ALL,
+	Q_THEME_COUNTS,
+	Q_THEME_RM,
+	Q_SUBSCRIBER_FIND,
+	Q_SUBSCRIBER_ADD,
+	Q_SUBSCRIBER_SET_NAME,
+	Q_SUBSCRIBER_BY_KEY,
+	Q_SUBSCRIBER_SUBS,
+	Q_SUBSCRIBER_ALL,
+	Q_SUBSCRIPTION_GET,
+	Q_SUBSCRIPTION_SET,
+	Q_EVENT_ADD,
+	Q_FORGET_EVENTS,
+	Q_FORGET_DETAILS,
+	Q_FORGET_SUBSCRIBER,
+	Q_FORGET_SUPPRESS,
+	Q_SUPPRESSED,
+	Q_SUPPRESS_ADD,
+	Q_SUPPRESS_RM,
+	Q_SUPPRESS_ALL,
+	Q_COUNT
+};
+
+static const char *const sql[Q_COUNT] = {
+	[Q_THEME_ADD] =
+	    "INSERT INTO theme (slug, name, description, lang, created) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[Q_THEME_EDIT] =
+	    "UPDATE theme SET name = coalesce(?2, name),"
+	    " description = coalesce(?3, description),"
+	    " lang = coalesce(?4, lang) WHERE slug = ?1",
+	[Q_THEME_GET] =
+	    "SELECT id, slug, name, description, lang, created FROM theme "
+	    "WHERE slug = ?1",
+	[Q_THEME_ALL] =
+	    "SELECT id, slug, name, description, lang, created FROM theme "
+	    "ORDER BY slug",
+	[Q_THEME_COUNTS] =
+	    "SELECT status, count(*) FROM subscription WHERE theme_id = ?1 "
+	    "GROUP BY status",
+	[Q_THEME_RM] =
+	    "DELETE FROM theme WHERE id = ?1",
+	[Q_SUBSCRIBER_FIND] =
+	    "SELECT id, name FROM subscriber WHERE addr_key = ?1",
+	[Q_SUBSCRIBER_ADD] =
+	    "INSERT INTO subscriber (email, addr_key, name, created) "
+	    "VALUES (?1, ?2, ?3, ?4)",
+	[Q_SUBSCRIBER_SET_NAME] =
+	    "UPDATE subscriber SET name = ?2 WHERE id = ?1",
+	[Q_SUBSCRIBER_BY_KEY] =
+	    "SELECT id, email, name, created FROM subscriber WHERE addr_key = ?1",
+	[Q_SUBSCRIBER_SUBS] =
+	    "SELECT t.id, t.slug, x.status, x.since, x.reason "
+	    "FROM subscription x JOIN theme t ON t.id = x.theme_id "
+	    "WHERE x.subscriber_id = ?1 ORDER BY t.slug",
+	/* CROSS JOIN keeps subscriber order, so rows stream without a sort. */
+	[Q_SUBSCRIBER_ALL] =
+	    "SELECT s.id, s.email, s.name, s.created,"
+	    " x.theme_id, t.slug, x.status, x.since, x.reason "
+	    "FROM subscriber s CROSS JOIN subscription x"
+	    " ON x.subscriber_id = s.id "
+	    "CROSS JOIN theme t ON t.id = x.theme_id "
+	    "WHERE (?1 = 0 OR x.theme_id = ?1) AND (?2 IS NULL OR x.status = ?2) "
+	    "ORDER BY s.id, x.theme_id",
+	[Q_SUBSCRIPTION_GET] =
+	    "SELECT status FROM subscription "
+	    "WHERE subscriber_id = ?1 AND theme_id = ?2",
+	[Q_SUBSCRIPTION_SET] =
+	    "INSERT INTO subscription"
+	    " (subscriber_id, theme_id, status, created, since, reason) "
+	    "VALUES (?1, ?2, ?3, ?4, ?4, ?5) "
+	    "ON CONFLICT (subscriber_id, theme_id) DO UPDATE SET"
+	    " status = excluded.status, since = excluded.since,"
+	    " reason = excluded.reason",
+	[Q_EVENT_ADD] =
+	    "INSERT INTO event"
+	    " (at, kind, subscriber_id, theme_id, source, detail, addr_hash)"
+	    " VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6, ?7)",
+	[Q_FORGET_EVENTS] =
+	    "UPDATE event SET addr_hash = ?2, subscriber_id = NULL "
+	    "WHERE subscriber_id = ?1",
+	[Q_FORGET_DETAILS] =
+	    "UPDATE event SET detail = '' "
+	    "WHERE instr(lower(detail), lower(?1)) > 0"
+	    " OR instr(lower(detail), ?2) > 0",
+	[Q_FORGET_SUBSCRIBER] =
+	    "DELETE FROM subscriber WHERE id = ?1",
+	[Q_FORGET_SUPPRESS] =
+	    "INSERT INTO suppression (addr_hash, email, reason, created) "
+	    "VALUES (?1, NULL, 'forgotten', ?2) "
+	    "ON CONFLICT (addr_hash) DO UPDATE SET email = NULL",
+	[Q_SUPPRESSED] =
+	    "SELECT 1 FROM suppression WHERE addr_hash = ?1",
+	[Q_SUPPRESS_ADD] =
+	    "INSERT INTO suppression (addr_hash, email, reason, created) "
+	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (addr_hash) DO NOTHING",
+	[Q_SUPPRESS_RM] =
+	    "DELETE FROM suppression WHERE addr_hash = ?1",
+	[Q_SUPPRESS_ALL] =
+	    "SELECT addr_hash, email, reason, created FROM suppression "
+	    "ORDER BY created, addr_hash",
+};
+
+static const char *const status_names[STORE_NSTATUS] = {
+	"pending", "active", "unsubscribed", "bounced"
+};
+
+static const char *const event_names[] = {
+	[STORE_EV_SUBSCRIBE] = "subscribe",
+	[STORE_EV_CONFIRM] = "confirm",
+	[STORE_EV_UNSUBSCRIBE] = "unsubscribe",
+	[STORE_EV_BOUNCE] = "bounce",
+	[STORE_EV_ERASE] = "erase",
+	[STORE_EV_UPDATE] = "update",
+	[STORE_EV_SUPPRESS] = "suppress",
+	[STORE_EV_UNSUPPRESS] = "unsuppress",
+};
+
+struct store {
+	sqlite3		*db;
+	char		*path;
+	int		 version_found;
+	sqlite3_stmt	*stmts[Q_COUNT];
+};
+
+const char *
+store_status_name(int status)
+{
+	if (status < 0 || status >= STORE_NSTATUS)
+		return "unknown";
+	return status_names[status];
+}
+
+int
+store_status_parse(const char *word)
+{
+	for (int i = 0; i < STORE_NSTATUS; i++)
+		if (strcmp(word, status_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Maps an sqlite failure to a sysexits code: busy is temporary. */
+static int
+exit_code(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return EX_TEMPFAIL;
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+		return EX_IOERR;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return EX_DATAERR;
+	default:
+		return EX_SOFTWARE;
+	}
+}
+
+static int
+fail(struct store *st, struct error *err, int rc, const char *what)
+{
+	error_set(err, exit_code(rc), "database %s: %s: %s", st->path, what,
+	    sqlite3_errmsg(st->db));
+	return -1;
+}
+
+/* The prepared statement for q, reset and with no bindings. */
+static sqlite3_stmt *
+stmt(struct store *st, enum q q, struct error *err)
+{
+	sqlite3_stmt *s = st->stmts[q];
+	int rc;
+
+	if (s != NULL) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return s;
+	}
+	rc = sqlite3_prepare_v3(st->db, sql[q], -1, SQLITE_PREPARE_PERSISTENT,
+	    &s, NULL);
+	if (rc != SQLITE_OK) {
+		fail(st, err, rc, "prepare");
+		return NULL;
+	}
+	st->stmts[q] = s;
+	return s;
+}
+
+/* Runs a statement that returns no rows; resets it. */
+static int
+run(struct store *st, sqlite3_stmt *s, struct error *err, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return fail(st, err, rc, what);
+	return 0;
+}
+
+static int
+exec(struct store *st, const char *text, struct error *err, const char *what)
+{
+	int rc = sqlite3_exec(st->db, text, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return fail(st, err, rc, what);
+	return 0;
+}
+
+static int
+pragma_int(struct store *st, const char *text, int *out, struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, text, -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*out = sqlite3_column_int(s, 0);
+		sqlite3_finalize(s);
+		return 0;
+	}
+	sqlite3_finalize(s);
+	return fail(st, err, rc, "read schema version");
+}
+
+static int
+count_tables(struct store *st, int *n, struct error *err)
+{
+	return pragma_int(st, "SELECT count(*) FROM sqlite_schema", n, err);
+}
+
+/*
+ * Upgrades the schema inside one write transaction, re-reading the version
+ * under the lock so two processes opening an old file upgrade it once.
+ */
+static int
+migrate(struct store *st, struct error *err)
+{
+	int version, app_id, ntables;
+
+	if (pragma_int(st, "PRAGMA user_version", &version, err) == -1)
+		return -1;
+	st->version_found = version;
+	if (version > STORE_SCHEMA_VERSION) {
+		error_set(err, EX_DATAERR, "database %s has schema version %d, "
+		    "newer than this temabrev (%d): upgrade temabrev",
+		    st->path, version, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	if (version == STORE_SCHEMA_VERSION)
+		goto check_app;
+	if (exec(st, "BEGIN IMMEDIATE", err, "begin upgrade") == -1)
+		return -1;
+	if (pragma_int(st, "PRAGMA user_version", &version, err) == -1)
+		goto fail;
+	if (version == 0) {
+		if (count_tables(st, &ntables, err) == -1)
+			goto fail;
+		if (ntables != 0) {
+			error_set(err, EX_DATAERR, "%s is an SQLite database "
+			    "but not a temabrev one", st->path);
+			goto fail;
+		}
+	}
+	for (int v = version; v < STORE_SCHEMA_VERSION; v++)
+		if (exec(st, migrations[v], err, "upgrade schema") == -1)
+			goto fail;
+	if (exec(st, "COMMIT", err, "commit upgrade") == -1)
+		goto fail;
+check_app:
+	if (pragma_int(st, "PRAGMA application_id", &app_id, err) == -1)
+		return -1;
+	if (app_id != STORE_APP_ID) {
+		error_set(err, EX_DATAERR, "%s is an SQLite database but not a "
+		    "temabrev one", st->path);
+		return -1;
+	}
+	return 0;
+fail:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+int
+store_open(const char *path, struct store **store_r, struct error *err)
+{
+	struct store *st = xcalloc(1, sizeof *st);
+	int rc;
+
+	st->path = xstrdup(path);
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		error_set(err, EX_IOERR, "database %s: %s", path,
+		    st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	/* Long enough for a daemon batch commit, short enough for a human. */
+	sqlite3_busy_timeout(st->db, 10000);
+	if (exec(st, "PRAGMA foreign_keys = ON", err, "enable foreign keys") == -1)
+		goto fail;
+	if (exec(st, "PRAGMA journal_mode = WAL", err, "open") == -1)
+		goto fail;
+	/* In WAL mode NORMAL is crash-safe; a power cut may lose the last
+	 * commits, never corrupt the file. */
+	if (exec(st, "PRAGMA synchronous = NORMAL", err, "open") == -1)
+		goto fail;
+	if (migrate(st, err) == -1)
+		goto fail;
+	*store_r = st;
+	return 0;
+fail:
+	store_close(st);
+	return -1;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(st->stmts[i]);
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+int
+store_version_found(const struct store *st)
+{
+	return st->version_found;
+}
+
+int
+store_begin(struct store *st, struct error *err)
+{
+	return exec(st, "BEGIN IMMEDIATE", err, "begin transaction");
+}
+
+int
+store_commit(struct store *st, struct error *err)
+{
+	return exec(st, "COMMIT", err, "commit");
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+store_savepoint(struct store *st, struct error *err)
+{
+	return exec(st, "SAVEPOINT row", err, "savepoint");
+}
+
+int
+store_release(struct store *st, struct error *err)
+{
+	return exec(st, "RELEASE row", err, "release savepoint");
+}
+
+void
+store_rollback_to(struct store *st)
+{
+	sqlite3_exec(st->db, "ROLLBACK TO row; RELEASE row", NULL, NULL, NULL);
+}
+
+/*
+ * Copies into a temporary file beside path and renames it into place, so
+ * path is either the old backup or a complete new one, never a torn copy.
+ */
+int
+store_backup(struct store *st, const char *path, struct error *err)
+{
+	char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b = NULL;
+	int rc, ret = -1;
+
+	rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		error_set(err, EX_CANTCREAT, "backup %s: %s", path,
+		    dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	if ((b = sqlite3_backup_init(dst, "main", st->db, "main")) == NULL) {
+		error_set(err, EX_IOERR, "backup %s: %s", path,
+		    sqlite3_errmsg(dst));
+		goto fail;
+	}
+	/* Copies every page in one step: consistent with the live file. */
+	do {
+		rc = sqlite3_backup_step(b, -1);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(50);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	b = NULL;
+	if (rc != SQLITE_DONE) {
+		error_set(err, exit_code(rc), "backup %s: %s", path,
+		    sqlite3_errstr(rc));
+		goto fail;
+	}
+	/* A backup is one self-contained file: leave WAL mode in the copy. */
+	if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		error_set(err, EX_IOERR, "backup %s: %s", path,
+		    sqlite3_errmsg(dst));
+		goto fail;
+	}
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		dst = NULL;
+		error_set(err, EX_IOERR, "backup %s: close failed", path);
+		goto fail;
+	}
+	dst = NULL;
+	if (rename(tmp, path) == -1) {
+		error_set(err, EX_CANTCREAT, "backup %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	ret = 0;
+fail:
+	if (b != NULL)
+		sqlite3_backup_finish(b);
+	if (dst != NULL)
+		sqlite3_close(dst);
+	if (ret == -1)
+		unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
+/* ---- themes ---- */
+
+static void
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+static char *
+col_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *v = sqlite3_column_text(s, i);
+
+	return xstrdup(v ? (const char *)v : "");
+}
+
+static const char *
+col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *v = sqlite3_column_text(s, i);
+
+	return v ? (const char *)v : "";
+}
+
+int
+store_theme_add(struct store *st, const char *slug, const char *name,
+    const char *description, const char *lang, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_THEME_ADD, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, slug);
+	bind_text(s, 2, name);
+	bind_text(s, 3, description ? description : "");
+	bind_text(s, 4, lang ? lang : "sv");
+	sqlite3_bind_int64(s, 5, util_now());
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		error_set(err, EX_DATAERR, "theme %s already exists", slug);
+		return -1;
+	}
+	if (rc != SQLITE_DONE)
+		return fail(st, err, rc, "add theme");
+	return 0;
+}
+
+int
+store_theme_edit(struct store *st, const char *slug, const char *name,
+    const char *description, const char *lang, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_THEME_EDIT, err);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, slug);
+	bind_text(s, 2, name);
+	bind_text(s, 3, description);
+	bind_text(s, 4, lang);
+	if (run(st, s, err, "edit theme") == -1)
+		return -1;
+	if (sqlite3_changes(st->db) == 0) {
+		error_set(err, EX_DATAERR, "no theme %s", slug);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+theme_counts(struct store *st, struct store_theme *t, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_THEME_COUNTS, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	memset(t->counts, 0, sizeof t->counts);
+	sqlite3_bind_int64(s, 1, t->id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int status = store_status_parse(col_text(s, 0));
+
+		if (status >= 0)
+			t->counts[status] = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return fail(st, err, rc, "count subscriptions");
+	return 0;
+}
+
+static void
+theme_from_row(sqlite3_stmt *s, struct store_theme *t)
+{
+	t->id = sqlite3_column_int64(s, 0);
+	t->slug = col_dup(s, 1);
+	t->name = col_dup(s, 2);
+	t->description = col_dup(s, 3);
+	t->lang = col_dup(s, 4);
+	t->created = sqlite3_column_int64(s, 5);
+}
+
+static void
+theme_clear(struct store_theme *t)
+{
+	free(t->slug);
+	free(t->name);
+	free(t->description);
+	free(t->lang);
+	memset(t, 0, sizeof *t);
+}
+
+int
+store_theme_get(struct store *st, const char *slug,
+    struct store_theme **theme_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_THEME_GET, err);
+	struct store_theme *t;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, slug);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return fail(st, err, rc, "read theme");
+	}
+	t = xcalloc(1, sizeof *t);
+	theme_from_row(s, t);
+	sqlite3_reset(s);
+	if (theme_counts(st, t, err) == -1) {
+		store_theme_free(t);
+		return -1;
+	}
+	*theme_r = t;
+	return 1;
+}
+
+void
+store_theme_free(struct store_theme *t)
+{
+	if (t == NULL)
+		return;
+	theme_clear(t);
+	free(t);
+}
+
+int
+store_theme_foreach(struct store *st,
+    int (*cb)(const struct store_theme *, void *), void *arg,
+    struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_theme t;
+	int rc, ret = -1;
+
+	/* Its own statement: cb may call back into the store. */
+	rc = sqlite3_prepare_v2(st->db, sql[Q_THEME_ALL], -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, err, rc, "list themes");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		theme_from_row(s, &t);
+		if (theme_counts(st, &t, err) == -1) {
+			theme_clear(&t);
+			goto done;
+		}
+		ret = cb(&t, arg);
+		theme_clear(&t);
+		if (ret != 0)
+			goto done;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = fail(st, err, rc, "list themes");
+		goto done;
+	}
+	ret = 0;
+done:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+store_theme_rm(struct store *st, int64_t theme_id, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_THEME_RM, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, theme_id);
+	return run(st, s, err, "remove theme");
+}
+
+/* ---- subscribers ---- */
+
+int
+store_subscriber_find(struct store *st, const char *key, int64_t *id_r,
+    char **name_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_SUBSCRIBER_FIND, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*id_r = sqlite3_column_int64(s, 0);
+		if (name_r != NULL)
+			*name_r = col_dup(s, 1);
+		sqlite3_reset(s);
+		return 1;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return fail(st, err, rc, "find subscriber");
+	return 0;
+}
+
+int
+store_subscriber_add(struct store *st, const char *email, const char *key,
+    const char *name, int64_t *id_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_SUBSCRIBER_ADD, err);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, email);
+	bind_text(s, 2, key);
+	bind_text(s, 3, name ? name : "");
+	sqlite3_bind_int64(s, 4, util_now());
+	if (run(st, s, err, "add subscriber") == -1)
+		return -1;
+	*id_r = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_subscriber_set_name(struct store *st, int64_t id, const char *name,
+    struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_SUBSCRIBER_SET_NAME, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, name);
+	return run(st, s, err, "rename subscriber");
+}
+
+int
+store_subscription_get(struct store *st, int64_t subscriber_id,
+    int64_t theme_id, int *status_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_SUBSCRIPTION_GET, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, subscriber_id);
+	sqlite3_bind_int64(s, 2, theme_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*status_r = store_status_parse(col_text(s, 0));
+		sqlite3_reset(s);
+		return 1;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return fail(st, err, rc, "read subscription");
+	return 0;
+}
+
+static int
+event_insert(struct store *st, int kind, int64_t subscriber_id,
+    int64_t theme_id, const char *source, const char *detail,
+    const char *hash, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_EVENT_ADD, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, util_now());
+	bind_text(s, 2, event_names[kind]);
+	if (subscriber_id > 0)
+		sqlite3_bind_int64(s, 3, subscriber_id);
+	else
+		sqlite3_bind_null(s, 3);
+	sqlite3_bind_int64(s, 4, theme_id);
+	bind_text(s, 5, source);
+	bind_text(s, 6, detail ? detail : "");
+	bind_text(s, 7, hash);
+	return run(st, s, err, "log event");
+}
+
+int
+store_event_add(struct store *st, int kind, int64_t subscriber_id,
+    int64_t theme_id, const char *source, const char *detail,
+    struct error *err)
+{
+	return event_insert(st, kind, subscriber_id, theme_id, source, detail,
+	    NULL, err);
+}
+
+int
+store_subscription_set(struct store *st, int64_t subscriber_id,
+    int64_t theme_id, int status, int kind, const char *source,
+    const char *detail, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_SUBSCRIPTION_SET, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, subscriber_id);
+	sqlite3_bind_int64(s, 2, theme_id);
+	bind_text(s, 3, store_status_name(status));
+	sqlite3_bind_int64(s, 4, util_now());
+	bind_text(s, 5, source);
+	if (run(st, s, err, "set subscription") == -1)
+		return -1;
+	return store_event_add(st, kind, subscriber_id, theme_id, source,
+	    detail, err);
+}
+
+/*
+ * Collects the rows of one subscriber before handing it to the callback.
+ * Strings are copied: sqlite's pointers die at the next step.
+ */
+struct collect {
+	struct store_subscriber	 sub;
+	char			*email;
+	char			*name;
+	struct store_subscription *subs;
+	size_t			 nsubs, cap;
+};
+
+static void
+collect_reset(struct collect *c)
+{
+	for (size_t i = 0; i < c->nsubs; i++) {
+		free((char *)c->subs[i].slug);
+		free((char *)c->subs[i].reason);
+	}
+	c->nsubs = 0;
+	free(c->email);
+	free(c->name);
+	c->email = c->name = NULL;
+}
+
+static void
+collect_sub(struct collect *c, sqlite3_stmt *s, int col)
+{
+	struct store_subscription *x;
+
+	if (c->nsubs == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 8;
+		c->subs = xrealloc(c->subs, c->cap * sizeof *c->subs);
+	}
+	x = &c->subs[c->nsubs++];
+	x->theme_id = sqlite3_column_int64(s, col);
+	x->slug = col_dup(s, col + 1);
+	x->status = store_status_parse(col_text(s, col + 2));
+	x->since = sqlite3_column_int64(s, col + 3);
+	x->reason = col_dup(s, col + 4);
+}
+
+static int
+collect_emit(struct collect *c, int (*cb)(const struct store_subscriber *,
+    void *), void *arg)
+{
+	c->sub.email = c->email;
+	c->sub.name = c->name;
+	c->sub.subs = c->subs;
+	c->sub.nsubs = c->nsubs;
+	return cb(&c->sub, arg);
+}
+
+static int
+subscriber_one(struct store *st, const char *key,
+    int (*cb)(const struct store_subscriber *, void *), void *arg,
+    struct error *err)
+{
+	struct collect c = { 0 };
+	sqlite3_stmt *s;
+	int rc, ret = -1;
+
+	if ((s = stmt(st, Q_SUBSCRIBER_BY_KEY, err)) == NULL)
+		return -1;
+	bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		if (rc == SQLITE_DONE)
+			return 0;
+		return fail(st, err, rc, "read subscriber");
+	}
+	c.sub.id = sqlite3_column_int64(s, 0);
+	c.email = col_dup(s, 1);
+	c.name = col_dup(s, 2);
+	c.sub.created = sqlite3_column_int64(s, 3);
+	sqlite3_reset(s);
+	if ((s = stmt(st, Q_SUBSCRIBER_SUBS, err)) == NULL)
+		goto done;
+	sqlite3_bind_int64(s, 1, c.sub.id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		collect_sub(&c, s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		fail(st, err, rc, "read subscriptions");
+		goto done;
+	}
+	ret = collect_emit(&c, cb, arg);
+	if (ret == 0)
+		ret = 1;
+done:
+	collect_reset(&c);
+	free(c.subs);
+	return ret;
+}
+
+int
+store_subscriber_foreach(struct store *st, const char *key, int64_t theme_id,
+    int status, int (*cb)(const struct store_subscriber *, void *), void *arg,
+    struct error *err)
+{
+	struct collect c = { 0 };
+	sqlite3_stmt *s = NULL;
+	int64_t cur = 0;
+	int rc, ret = -1;
+
+	if (key != NULL) {
+		ret = subscriber_one(st, key, cb, arg, err);
+		return ret < 0 ? -1 : 0;
+	}
+	/* Its own statement: cb may call back into the store. */
+	rc = sqlite3_prepare_v2(st->db, sql[Q_SUBSCRIBER_ALL], -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, err, rc, "list subscribers");
+	sqlite3_bind_int64(s, 1, theme_id);
+	if (status >= 0)
+		bind_text(s, 2, store_status_name(status));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(s, 0);
+
+		if (id != cur) {
+			if (cur != 0 && (ret = collect_emit(&c, cb, arg)) != 0)
+				goto done;
+			collect_reset(&c);
+			cur = id;
+			c.sub.id = id;
+			c.email = col_dup(s, 1);
+			c.name = col_dup(s, 2);
+			c.sub.created = sqlite3_column_int64(s, 3);
+		}
+		collect_sub(&c, s, 4);
+	}
+	if (rc != SQLITE_DONE) {
+		ret = fail(st, err, rc, "list subscribers");
+		goto done;
+	}
+	ret = cur != 0 ? collect_emit(&c, cb, arg) : 0;
+done:
+	collect_reset(&c);
+	free(c.subs);
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+store_subscriber_forget(struct store *st, int64_t id, const char *email,
+    const char *key, const char *hash, const char *source, struct error *err)
+{
+	sqlite3_stmt *s;
+
+	if (store_begin(st, err) == -1)
+		return -1;
+	if ((s = stmt(st, Q_FORGET_EVENTS, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, hash);
+	if (run(st, s, err, "forget events") == -1)
+		goto fail;
+	if ((s = stmt(st, Q_FORGET_DETAILS, err)) == NULL)
+		goto fail;
+	bind_text(s, 1, email);
+	bind_text(s, 2, key);
+	if (run(st, s, err, "forget texts") == -1)
+		goto fail;
+	if ((s = stmt(st, Q_FORGET_SUBSCRIBER, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	if (run(st, s, err, "forget subscriber") == -1)
+		goto fail;
+	if ((s = stmt(st, Q_FORGET_SUPPRESS, err)) == NULL)
+		goto fail;
+	bind_text(s, 1, hash);
+	sqlite3_bind_int64(s, 2, util_now());
+	if (run(st, s, err, "suppress") == -1)
+		goto fail;
+	if (event_insert(st, STORE_EV_ERASE, 0, 0, source, "", hash,
+	    err) == -1)
+		goto fail;
+	return store_commit(st, err);
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+/* ---- suppression ---- */
+
+int
+store_suppressed(struct store *st, const char *hash, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_SUPPRESSED, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, hash);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		return fail(st, err, rc, "read suppression list");
+	return 0;
+}
+
+int
+store_suppress_add(struct store *st, const char *hash, const char *email,
+    const char *reason, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_SUPPRESS_ADD, err);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, hash);
+	bind_text(s, 2, email);
+	bind_text(s, 3, reason);
+	sqlite3_bind_int64(s, 4, util_now());
+	if (run(st, s, err, "suppress") == -1)
+		return -1;
+	return sqlite3_changes(st->db) > 0;
+}
+
+int
+store_suppress_rm(struct store *st, const char *hash, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_SUPPRESS_RM, err);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, hash);
+	if (run(st, s, err, "unsuppress") == -1)
+		return -1;
+	return sqlite3_changes(st->db) > 0;
+}
+
+int
+store_suppress_foreach(struct store *st,
+    int (*cb)(const struct store_suppression *, void *), void *arg,
+    struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_suppression x;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, sql[Q_SUPPRESS_ALL], -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, err, rc, "list suppressions");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		x.hash = col_text(s, 0);
+		x.email = sqlite3_column_type(s, 1) == SQLITE_NULL ? NULL :
+		    col_text(s, 1);
+		x.reason = col_text(s, 2);
+		x.created = sqlite3_column_int64(s, 3);
+		if ((ret = cb(&x, arg)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = fail(st, err, rc, "list suppressions");
+	sqlite3_finalize(s);
+	return ret;
+}

@@ -1,0 +1,206 @@
+/*
+ * store: the sqlite3 database, and every SQL statement temabrev runs. No
+ * other module includes sqlite3.h. Statements are prepared once per handle
+ * with bound parameters only. The schema is versioned with PRAGMA
+ * user_version: opening an older database upgrades it in one transaction;
+ * a newer one is refused. WAL mode, foreign keys and a busy timeout let the
+ * CLI and the daemon share one file.
+ *
+ * A struct store is one connection: use it from one thread at a time (each
+ * worker thread opens its own).
+ */
+#ifndef TB_STORE_H
+#define TB_STORE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct error;
+struct store;
+
+/* Subscription status words, the same in the CLI, JSON and docs. */
+enum store_status {
+	STORE_PENDING,
+	STORE_ACTIVE,
+	STORE_UNSUBSCRIBED,
+	STORE_BOUNCED,
+	STORE_NSTATUS
+};
+
+/* "pending", "active", "unsubscribed", "bounced". */
+const char *store_status_name(int status);
+/* The status for a word, or -1. */
+int	store_status_parse(const char *word);
+
+/* Event kinds of the event log. */
+enum store_event {
+	STORE_EV_SUBSCRIBE,
+	STORE_EV_CONFIRM,
+	STORE_EV_UNSUBSCRIBE,
+	STORE_EV_BOUNCE,
+	STORE_EV_ERASE,
+	STORE_EV_UPDATE,
+	STORE_EV_SUPPRESS,
+	STORE_EV_UNSUPPRESS
+};
+
+#define STORE_SCHEMA_VERSION 1
+
+/*
+ * Opens (creating when missing) the database at path and brings its
+ * schema up to date. Errors: EX_IOERR when the file cannot be opened or
+ * created, EX_DATAERR for a file that is not a temabrev database or whose
+ * schema is newer than this program. Caller closes with store_close.
+ */
+int	store_open(const char *path, struct store **store_r, struct error *);
+void	store_close(struct store *);
+
+/* The schema version found in the file before any upgrade. */
+int	store_version_found(const struct store *);
+
+/*
+ * Transactions. store_begin takes the write lock at once (BEGIN IMMEDIATE)
+ * so a transaction never fails half-way on a lock; store_savepoint and
+ * store_release/store_rollback_to nest one level inside it.
+ */
+int	store_begin(struct store *, struct error *);
+int	store_commit(struct store *, struct error *);
+void	store_rollback(struct store *);
+int	store_savepoint(struct store *, struct error *);
+int	store_release(struct store *, struct error *);
+void	store_rollback_to(struct store *);
+
+/* Copies the live database to path with sqlite's online backup API. */
+int	store_backup(struct store *, const char *path, struct error *);
+
+/* ---- themes ---- */
+
+struct store_theme {
+	int64_t	 id;
+	char	*slug;
+	char	*name;
+	char	*description;
+	char	*lang;
+	int64_t	 created;
+	int64_t	 counts[STORE_NSTATUS];	/* subscriptions per status */
+};
+
+/* Adds a theme; EX_DATAERR when the slug exists. */
+int	store_theme_add(struct store *, const char *slug, const char *name,
+	    const char *description, const char *lang, struct error *);
+/* Changes the non-NULL fields of a theme; EX_DATAERR when unknown. */
+int	store_theme_edit(struct store *, const char *slug, const char *name,
+	    const char *description, const char *lang, struct error *);
+/*
+ * Looks a theme up by slug. Returns 1 and a theme the caller frees with
+ * store_theme_free, 0 when there is none, -1 on error.
+ */
+int	store_theme_get(struct store *, const char *slug,
+	    struct store_theme **theme_r, struct error *);
+void	store_theme_free(struct store_theme *);
+/*
+ * Calls cb for every theme in slug order, counts filled in. The theme is
+ * borrowed for the call. A non-zero return from cb stops the walk and is
+ * returned. Returns 0 or -1 on error.
+ */
+int	store_theme_foreach(struct store *,
+	    int (*cb)(const struct store_theme *, void *), void *arg,
+	    struct error *);
+/* Removes a theme and its subscriptions (the event log keeps its rows). */
+int	store_theme_rm(struct store *, int64_t theme_id, struct error *);
+
+/* ---- subscribers and subscriptions ---- */
+
+struct store_subscription {
+	int64_t		 theme_id;
+	const char	*slug;
+	int		 status;
+	int64_t		 since;
+	const char	*reason;
+};
+
+/* One subscriber with (some of) its subscriptions; all borrowed. */
+struct store_subscriber {
+	int64_t				 id;
+	const char			*email;
+	const char			*name;
+	int64_t				 created;
+	size_t				 nsubs;
+	const struct store_subscription	*subs;
+};
+
+/*
+ * Finds a subscriber by comparison key (addr.key). Returns 1 with the id
+ * (and, if name_r is not NULL, a copy of the name the caller frees), 0
+ * when there is none, -1 on error.
+ */
+int	store_subscriber_find(struct store *, const char *key, int64_t *id_r,
+	    char **name_r, struct error *);
+/* Inserts a new subscriber; returns its id in id_r. */
+int	store_subscriber_add(struct store *, const char *email, const char *key,
+	    const char *name, int64_t *id_r, struct error *);
+int	store_subscriber_set_name(struct store *, int64_t id, const char *name,
+	    struct error *);
+
+/*
+ * The status of one subscription: 1 with status_r set, 0 when the
+ * subscriber does not follow the theme, -1 on error.
+ */
+int	store_subscription_get(struct store *, int64_t subscriber_id,
+	    int64_t theme_id, int *status_r, struct error *);
+/*
+ * Creates or changes a subscription and records the change in the event
+ * log with kind, source (who: "cli", "import:FILE", ...) and detail.
+ */
+int	store_subscription_set(struct store *, int64_t subscriber_id,
+	    int64_t theme_id, int status, int kind, const char *source,
+	    const char *detail, struct error *);
+/* Adds an event-log row (theme_id 0: none). */
+int	store_event_add(struct store *, int kind, int64_t subscriber_id,
+	    int64_t theme_id, const char *source, const char *detail,
+	    struct error *);
+
+/*
+ * Streams subscribers in creation order with the subscriptions that match
+ * theme_id (0: any) and status (-1: any); subscribers without a match are
+ * skipped. key (not NULL) limits it to that one subscriber, with every
+ * subscription, including a subscriber with none. cb's non-zero return
+ * stops the walk. Memory stays flat however many rows there are.
+ */
+int	store_subscriber_foreach(struct store *, const char *key,
+	    int64_t theme_id, int status,
+	    int (*cb)(const struct store_subscriber *, void *), void *arg,
+	    struct error *);
+
+/*
+ * Erases a subscriber (GDPR art. 17): its subscriptions go, its event-log
+ * rows keep only hash, and every stored text containing email or key (its
+ * ASCII comparison form) is blanked;
+ * the hash joins the suppression list (without the address). Runs in one
+ * transaction.
+ */
+int	store_subscriber_forget(struct store *, int64_t id, const char *email,
+	    const char *key, const char *hash, const char *source,
+	    struct error *);
+
+/* ---- suppression list (keyed hashes of addresses) ---- */
+
+struct store_suppression {
+	const char	*hash;
+	const char	*email;		/* NULL when only the hash is kept */
+	const char	*reason;
+	int64_t		 created;
+};
+
+/* 1 when hash is suppressed, 0 when not, -1 on error. */
+int	store_suppressed(struct store *, const char *hash, struct error *);
+/* Adds (or keeps) a suppression; email may be NULL. 1 added, 0 existed. */
+int	store_suppress_add(struct store *, const char *hash, const char *email,
+	    const char *reason, struct error *);
+/* Removes a suppression. 1 removed, 0 none, -1 error. */
+int	store_suppress_rm(struct store *, const char *hash, struct error *);
+int	store_suppress_foreach(struct store *,
+	    int (*cb)(const struct store_suppression *, void *), void *arg,
+	    struct error *);
+
+#endif

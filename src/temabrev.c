@@ -1,0 +1,94 @@
+/*
+ * temabrev(1): the command line of temabrev. Global options come before
+ * the command; each noun (theme, sub, ...) has its own file with a table
+ * of verbs. See doc/temabrev.1.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "log.h"
+
+static const struct cli_cmd nouns[] = {
+	{ "theme", cmd_theme, "add|edit|list|show|rm ...",
+	    "manage themes (each theme is one newsletter list)" },
+	{ "sub", cmd_sub, "add|rm|list|show|import|export|forget ...",
+	    "manage subscribers and their subscriptions" },
+	{ "suppress", cmd_suppress, "add|list|rm ...",
+	    "manage the suppression list (addresses never added or mailed)" },
+	{ "backup", cmd_backup, "FILE",
+	    "copy the live database consistently to FILE" },
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: temabrev [--db FILE] [--config FILE] COMMAND [ARGS]\n"
+	    "       temabrev --help | --version\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof nouns / sizeof nouns[0]; i++)
+		fprintf(out, "  %-9s %s\n", nouns[i].name, nouns[i].summary);
+	fprintf(out, "\nEvery command takes --help. See temabrev(1).\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cli c = { 0 };
+	int ch, rc;
+
+	log_init("temabrev", 0, getenv("TEMABREV_DEBUG") != NULL);
+	/* The database holds personal data: nothing we create is
+	 * world-accessible (a shared group may still read it). */
+	umask(umask(0) | 007);
+	signal(SIGPIPE, SIG_IGN);
+	/* '+': stop at the command, whose own options follow it. */
+	while ((ch = getopt_long(argc, argv, "+d:c:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			c.opt_db = optarg;
+			break;
+		case 'c':
+			c.opt_config = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("temabrev %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	rc = cli_dispatch(&c, "temabrev", nouns, sizeof nouns / sizeof nouns[0],
+	    argc, argv);
+	cli_close(&c);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "temabrev: standard output: write error\n");
+		if (rc == 0)
+			rc = EX_IOERR;
+	}
+	return rc;
+}
