@@ -352,6 +352,7 @@ struct import {
 	int64_t			*extra;		/* --theme ids */
 	size_t			 nextra;
 	int			 col_email, col_name, col_themes, col_status;
+	int			 themes_last;	/* themes is the last column */
 	subs_report_fn		*fn;
 	void			*arg;
 	struct subs_import_stats *stats;
@@ -412,6 +413,8 @@ map_header(struct import *im, const struct csvio_row *row, struct error *err)
 		else if (strcasecmp(h, "status") == 0)
 			im->col_status = (int)i;
 	}
+	im->themes_last = im->col_themes >= 0 &&
+	    (size_t)im->col_themes == row->nfields - 1;
 	if (im->col_email == -1) {
 		error_set(err, EX_DATAERR, "%s:%ld: no email column in the "
 		    "header row", csvio_path(im->csv), row->line);
@@ -439,6 +442,22 @@ row_themes(struct import *im, const struct csvio_row *row, int64_t **ids_r,
 			continue;
 		if ((id = theme_id(im, tok)) == 0) {
 			snprintf(why, whylen, "unknown theme %.60s", tok);
+			goto done;
+		}
+		ids = xrealloc(ids, (n + 1) * sizeof *ids);
+		ids[n++] = id;
+	}
+	/* "a@b,Name,t1,t2": themes is the last header column and the row
+	 * carries more fields; take them as more themes, as a user means. */
+	for (size_t f = (size_t)im->col_themes + 1; im->themes_last &&
+	    f < row->nfields; f++) {
+		char *slug = util_trim(row->fields[f]);
+		int64_t id;
+
+		if (*slug == '\0')
+			continue;
+		if ((id = theme_id(im, slug)) == 0) {
+			snprintf(why, whylen, "unknown theme %.60s", slug);
 			goto done;
 		}
 		ids = xrealloc(ids, (n + 1) * sizeof *ids);

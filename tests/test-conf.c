@@ -1,0 +1,122 @@
+/*
+ * Unit tests for conf: parsing, unknown keys with line numbers, relative
+ * paths, and the order in which the database path is chosen.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "conf.h"
+#include "tbtest.h"
+#include "util.h"
+
+START_TEST(test_defaults)
+{
+	struct config *c = NULL;
+	struct error err = { 0 };
+	char *p;
+
+	ck_assert_int_eq(conf_load(NULL, &c, &err), 0);
+	unsetenv("TEMABREV_DB");
+	setenv("XDG_DATA_HOME", "/xdg", 1);
+	p = conf_db_path(c, NULL, &err);
+	ck_assert_str_eq(p, "/xdg/temabrev/temabrev.db");
+	free(p);
+	unsetenv("XDG_DATA_HOME");
+	setenv("HOME", "/home/anna", 1);
+	p = conf_db_path(c, NULL, &err);
+	ck_assert_str_eq(p, "/home/anna/.local/share/temabrev/temabrev.db");
+	free(p);
+	p = conf_secret_path(c, "/var/lib/temabrev/temabrev.db");
+	ck_assert_str_eq(p, "/var/lib/temabrev/secret");
+	free(p);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_file_and_precedence)
+{
+	char *path = tbtest_path("t.conf"), *p, *want;
+	struct config *c = NULL;
+	struct error err = { 0 };
+
+	tbtest_write(path, "; comment\n[general]\ndatabase = data/t.db\n"
+	    "secret_file = /etc/temabrev/secret\n", -1);
+	ck_assert_msg(conf_load(path, &c, &err) == 0, "%s", err.msg);
+	want = xasprintf("%s/data/t.db", tbtest_dir());
+	ck_assert_str_eq(c->database, want);
+	ck_assert_str_eq(c->secret_file, "/etc/temabrev/secret");
+	unsetenv("TEMABREV_DB");
+	p = conf_db_path(c, NULL, &err);
+	ck_assert_str_eq(p, want);
+	free(p);
+	setenv("TEMABREV_DB", "/env.db", 1);
+	p = conf_db_path(c, NULL, &err);
+	ck_assert_str_eq(p, "/env.db");
+	free(p);
+	p = conf_db_path(c, "/opt.db", &err);
+	ck_assert_str_eq(p, "/opt.db");
+	free(p);
+	unsetenv("TEMABREV_DB");
+	free(want);
+	conf_free(c);
+	free(path);
+}
+END_TEST
+
+struct bad_case {
+	const char	*text;
+	const char	*want;
+};
+
+static const struct bad_case bad[] = {
+	{ "[general]\ndatabse = x\n", ":2: unknown key databse in [general]" },
+	{ "[general]\n\n[smtpp]\nhost = x\n", ":4: unknown section [smtpp]" },
+	{ "[general]\nthis is not ini\n", ":2: syntax error" },
+};
+
+START_TEST(test_bad_files)
+{
+	char *path = tbtest_path("bad.conf");
+	struct config *c = NULL;
+	struct error err = { 0 };
+
+	tbtest_write(path, bad[_i].text, -1);
+	ck_assert_int_eq(conf_load(path, &c, &err), -1);
+	ck_assert_int_eq(err.code, EX_CONFIG);
+	ck_assert_msg(strstr(err.msg, bad[_i].want) != NULL, "%s", err.msg);
+	ck_assert_int_eq(conf_load("/nonexistent.conf", &c, &err), -1);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_locate)
+{
+	char *p;
+
+	p = conf_locate("/given.conf");
+	ck_assert_str_eq(p, "/given.conf");
+	free(p);
+	setenv("TEMABREV_CONFIG", "/env.conf", 1);
+	p = conf_locate(NULL);
+	ck_assert_str_eq(p, "/env.conf");
+	free(p);
+	unsetenv("TEMABREV_CONFIG");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc = tcase_create("conf");
+
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_file_and_precedence);
+	tcase_add_loop_test(tc, test_bad_files, 0, sizeof bad / sizeof bad[0]);
+	tcase_add_test(tc, test_locate);
+	suite_add_tcase(s, tc);
+	return tbtest_run(s);
+}

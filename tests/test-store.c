@@ -1,0 +1,395 @@
+/*
+ * Unit tests for store: schema and migrations, themes, subscribers,
+ * subscriptions and the event log, streaming, forget, suppression, backup.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "tbtest.h"
+#include "util.h"
+
+/* 1 when needle occurs in the len bytes at data (memmem is not POSIX). */
+static int
+contains(const char *data, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(data + i, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+static struct store *
+open_new(const char *name)
+{
+	char *path = tbtest_path(name);
+	struct error err = { 0 };
+	struct store *st = NULL;
+
+	unlink(path);
+	ck_assert_msg(store_open(path, &st, &err) == 0, "%s", err.msg);
+	free(path);
+	return st;
+}
+
+/* Writes a schema version into the header (offset 60, big-endian). */
+static void
+set_user_version(const char *path, unsigned v)
+{
+	unsigned char b[4] = { v >> 24, v >> 16, v >> 8, v };
+	int fd = open(path, O_WRONLY);
+
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(pwrite(fd, b, 4, 60), 4);
+	close(fd);
+}
+
+START_TEST(test_open_creates_and_reopens)
+{
+	char *path = tbtest_path("a.db");
+	struct error err = { 0 };
+	struct store *st = open_new("a.db");
+
+	ck_assert_int_eq(store_version_found(st), 0);
+	store_close(st);
+	ck_assert_int_eq(store_open(path, &st, &err), 0);
+	ck_assert_int_eq(store_version_found(st), STORE_SCHEMA_VERSION);
+	store_close(st);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+	char *path = tbtest_path("future.db");
+	struct error err = { 0 };
+	struct store *st = open_new("future.db");
+
+	store_close(st);
+	set_user_version(path, 99);
+	ck_assert_int_eq(store_open(path, &st, &err), -1);
+	ck_assert_int_eq(err.code, EX_DATAERR);
+	ck_assert_ptr_nonnull(strstr(err.msg, "newer"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "99"));
+	free(path);
+}
+END_TEST
+
+START_TEST(test_not_a_database)
+{
+	char *path = tbtest_path("junk.db");
+	struct error err = { 0 };
+	struct store *st = NULL;
+
+	tbtest_write(path, "this is not a database, just text that is long "
+	    "enough to fill a header of one hundred bytes.............", -1);
+	ck_assert_int_eq(store_open(path, &st, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, path));
+	free(path);
+}
+END_TEST
+
+START_TEST(test_unwritable_path)
+{
+	struct error err = { 0 };
+	struct store *st = NULL;
+
+	ck_assert_int_eq(store_open("/nonexistent-dir/x/temabrev.db", &st,
+	    &err), -1);
+	ck_assert_int_eq(err.code, EX_IOERR);
+	ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent-dir/x"));
+}
+END_TEST
+
+START_TEST(test_themes)
+{
+	struct store *st = open_new("themes.db");
+	struct store_theme *t = NULL;
+	struct error err = { 0 };
+
+	ck_assert_int_eq(store_theme_add(st, "barnets-ratt", "Barnets rätt",
+	    "Om barn", "sv", &err), 0);
+	ck_assert_int_eq(store_theme_add(st, "barnets-ratt", "X", NULL, NULL,
+	    &err), -1);
+	ck_assert_int_eq(err.code, EX_DATAERR);
+	ck_assert_int_eq(store_theme_edit(st, "barnets-ratt", NULL,
+	    "Barnets rättigheter", "en", &err), 0);
+	ck_assert_int_eq(store_theme_edit(st, "nope", "x", NULL, NULL, &err),
+	    -1);
+	ck_assert_int_eq(store_theme_get(st, "barnets-ratt", &t, &err), 1);
+	ck_assert_str_eq(t->name, "Barnets rätt");
+	ck_assert_str_eq(t->description, "Barnets rättigheter");
+	ck_assert_str_eq(t->lang, "en");
+	ck_assert_int_eq(t->counts[STORE_ACTIVE], 0);
+	store_theme_free(t);
+	ck_assert_int_eq(store_theme_get(st, "nope", &t, &err), 0);
+	store_close(st);
+}
+END_TEST
+
+static int
+count_cb(const struct store_subscriber *s, void *arg)
+{
+	size_t *n = arg;
+
+	(void)s;
+	(*n)++;
+	return 0;
+}
+
+struct seen {
+	char	emails[8][64];
+	size_t	nsubs[8];
+	size_t	n;
+};
+
+static int
+seen_cb(const struct store_subscriber *s, void *arg)
+{
+	struct seen *seen = arg;
+
+	snprintf(seen->emails[seen->n], 64, "%s", s->email);
+	seen->nsubs[seen->n] = s->nsubs;
+	seen->n++;
+	return 0;
+}
+
+START_TEST(test_subscriptions_and_streaming)
+{
+	struct store *st = open_new("subs.db");
+	struct error err = { 0 };
+	struct store_theme *t1 = NULL, *t2 = NULL;
+	struct seen seen = { 0 };
+	int64_t a, b, id;
+	int status;
+	char *name = NULL;
+
+	ck_assert_int_eq(store_theme_add(st, "aa", "A", NULL, NULL, &err), 0);
+	ck_assert_int_eq(store_theme_add(st, "bb", "B", NULL, NULL, &err), 0);
+	ck_assert_int_eq(store_theme_get(st, "aa", &t1, &err), 1);
+	ck_assert_int_eq(store_theme_get(st, "bb", &t2, &err), 1);
+	ck_assert_int_eq(store_subscriber_add(st, "Anna@example.org",
+	    "anna@example.org", "Anna", &a, &err), 0);
+	ck_assert_int_eq(store_subscriber_add(st, "bo@example.org",
+	    "bo@example.org", "", &b, &err), 0);
+	/* The comparison key is unique: no second Anna. */
+	ck_assert_int_eq(store_subscriber_add(st, "anna@example.org",
+	    "anna@example.org", "", &id, &err), -1);
+	ck_assert_int_eq(store_subscriber_find(st, "anna@example.org", &id,
+	    &name, &err), 1);
+	ck_assert_int_eq(id, a);
+	ck_assert_str_eq(name, "Anna");
+	free(name);
+	ck_assert_int_eq(store_subscription_get(st, a, t1->id, &status, &err),
+	    0);
+	ck_assert_int_eq(store_subscription_set(st, a, t1->id, STORE_ACTIVE,
+	    STORE_EV_SUBSCRIBE, "test", "", &err), 0);
+	ck_assert_int_eq(store_subscription_set(st, a, t2->id, STORE_ACTIVE,
+	    STORE_EV_SUBSCRIBE, "test", "", &err), 0);
+	ck_assert_int_eq(store_subscription_set(st, b, t1->id, STORE_ACTIVE,
+	    STORE_EV_SUBSCRIBE, "test", "", &err), 0);
+	ck_assert_int_eq(store_subscription_set(st, b, t1->id,
+	    STORE_UNSUBSCRIBED, STORE_EV_UNSUBSCRIBE, "test", "", &err), 0);
+	ck_assert_int_eq(store_subscription_get(st, b, t1->id, &status, &err),
+	    1);
+	ck_assert_int_eq(status, STORE_UNSUBSCRIBED);
+	store_theme_free(t1);
+	ck_assert_int_eq(store_theme_get(st, "aa", &t1, &err), 1);
+	ck_assert_int_eq(t1->counts[STORE_ACTIVE], 1);
+	ck_assert_int_eq(t1->counts[STORE_UNSUBSCRIBED], 1);
+
+	/* All: both subscribers, Anna with two subscriptions. */
+	ck_assert_int_eq(store_subscriber_foreach(st, NULL, 0, -1, seen_cb,
+	    &seen, &err), 0);
+	ck_assert_int_eq(seen.n, 2);
+	ck_assert_str_eq(seen.emails[0], "Anna@example.org");
+	ck_assert_int_eq(seen.nsubs[0], 2);
+	ck_assert_int_eq(seen.nsubs[1], 1);
+	/* Active in aa: only Anna, with only the matching subscription. */
+	memset(&seen, 0, sizeof seen);
+	ck_assert_int_eq(store_subscriber_foreach(st, NULL, t1->id,
+	    STORE_ACTIVE, seen_cb, &seen, &err), 0);
+	ck_assert_int_eq(seen.n, 1);
+	ck_assert_int_eq(seen.nsubs[0], 1);
+	/* By key: Bo with his one subscription. */
+	memset(&seen, 0, sizeof seen);
+	ck_assert_int_eq(store_subscriber_foreach(st, "bo@example.org", 0, -1,
+	    seen_cb, &seen, &err), 0);
+	ck_assert_int_eq(seen.n, 1);
+	ck_assert_str_eq(seen.emails[0], "bo@example.org");
+	/* Removing a theme removes its subscriptions. */
+	ck_assert_int_eq(store_theme_rm(st, t2->id, &err), 0);
+	memset(&seen, 0, sizeof seen);
+	ck_assert_int_eq(store_subscriber_foreach(st, "anna@example.org", 0,
+	    -1, seen_cb, &seen, &err), 0);
+	ck_assert_int_eq(seen.nsubs[0], 1);
+	store_theme_free(t1);
+	store_theme_free(t2);
+	store_close(st);
+}
+END_TEST
+
+static int
+supp_cb(const struct store_suppression *x, void *arg)
+{
+	struct seen *seen = arg;
+
+	snprintf(seen->emails[seen->n++], 64, "%s",
+	    x->email ? x->email : "(null)");
+	return 0;
+}
+
+START_TEST(test_forget)
+{
+	struct store *st = open_new("forget.db");
+	struct error err = { 0 };
+	struct store_theme *t = NULL;
+	struct seen seen = { 0 };
+	size_t n = 0;
+	int64_t a, id;
+	char *path;
+
+	ck_assert_int_eq(store_theme_add(st, "aa", "A", NULL, NULL, &err), 0);
+	ck_assert_int_eq(store_theme_get(st, "aa", &t, &err), 1);
+	ck_assert_int_eq(store_subscriber_add(st, "anna@example.org",
+	    "anna@example.org", "Anna Svensson", &a, &err), 0);
+	ck_assert_int_eq(store_subscription_set(st, a, t->id, STORE_ACTIVE,
+	    STORE_EV_SUBSCRIBE, "test", "asked by anna@example.org", &err), 0);
+	ck_assert_int_eq(store_suppress_add(st, "hash-anna",
+	    "anna@example.org", "test", &err), 1);
+	ck_assert_int_eq(store_subscriber_forget(st, a, "anna@example.org",
+	    "anna@example.org", "hash-anna", "test", &err), 0);
+	ck_assert_int_eq(store_subscriber_find(st, "anna@example.org", &id,
+	    NULL, &err), 0);
+	ck_assert_int_eq(store_subscriber_foreach(st, NULL, 0, -1, count_cb,
+	    &n, &err), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(store_suppressed(st, "hash-anna", &err), 1);
+	ck_assert_int_eq(store_suppress_foreach(st, supp_cb, &seen, &err), 0);
+	ck_assert_int_eq(seen.n, 1);
+	ck_assert_str_eq(seen.emails[0], "(null)");
+	store_theme_free(t);
+	store_close(st);
+	/* Nothing in the file still holds the address or the name. */
+	path = tbtest_path("forget.db");
+	{
+		size_t len;
+		char *data = tbtest_read(path, &len);
+		char *wal = xasprintf("%s-wal", path);
+
+		ck_assert_ptr_nonnull(data);
+		ck_assert(!contains(data, len, "anna@example.org"));
+		ck_assert(!contains(data, len, "Anna Svensson"));
+		ck_assert_int_ne(access(wal, F_OK), 0);
+		free(wal);
+		free(data);
+	}
+	free(path);
+}
+END_TEST
+
+START_TEST(test_suppression)
+{
+	struct store *st = open_new("supp.db");
+	struct error err = { 0 };
+
+	ck_assert_int_eq(store_suppressed(st, "h1", &err), 0);
+	ck_assert_int_eq(store_suppress_add(st, "h1", "a@example.org", "r",
+	    &err), 1);
+	ck_assert_int_eq(store_suppress_add(st, "h1", "a@example.org", "r",
+	    &err), 0);
+	ck_assert_int_eq(store_suppressed(st, "h1", &err), 1);
+	ck_assert_int_eq(store_suppress_rm(st, "h1", &err), 1);
+	ck_assert_int_eq(store_suppress_rm(st, "h1", &err), 0);
+	ck_assert_int_eq(store_suppressed(st, "h1", &err), 0);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_backup)
+{
+	struct store *st = open_new("live.db"), *copy = NULL;
+	char *dst = tbtest_path("backup.db");
+	struct store_theme *t = NULL;
+	struct error err = { 0 };
+
+	ck_assert_int_eq(store_theme_add(st, "aa", "Å", NULL, NULL, &err), 0);
+	ck_assert_int_eq(store_backup(st, dst, &err), 0);
+	/* Overwriting an older backup works too. */
+	ck_assert_int_eq(store_theme_add(st, "bb", "B", NULL, NULL, &err), 0);
+	ck_assert_int_eq(store_backup(st, dst, &err), 0);
+	ck_assert_int_eq(store_open(dst, &copy, &err), 0);
+	ck_assert_int_eq(store_theme_get(copy, "aa", &t, &err), 1);
+	ck_assert_str_eq(t->name, "Å");
+	store_theme_free(t);
+	ck_assert_int_eq(store_theme_get(copy, "bb", &t, &err), 1);
+	store_theme_free(t);
+	store_close(copy);
+	ck_assert_int_eq(store_backup(st, "/nonexistent-dir/b.db", &err), -1);
+	store_close(st);
+	free(dst);
+}
+END_TEST
+
+START_TEST(test_transactions)
+{
+	struct store *st = open_new("tx.db");
+	struct store_theme *t = NULL;
+	struct error err = { 0 };
+
+	ck_assert_int_eq(store_begin(st, &err), 0);
+	ck_assert_int_eq(store_theme_add(st, "aa", "A", NULL, NULL, &err), 0);
+	store_rollback(st);
+	ck_assert_int_eq(store_theme_get(st, "aa", &t, &err), 0);
+	ck_assert_int_eq(store_begin(st, &err), 0);
+	ck_assert_int_eq(store_theme_add(st, "aa", "A", NULL, NULL, &err), 0);
+	ck_assert_int_eq(store_savepoint(st, &err), 0);
+	ck_assert_int_eq(store_theme_add(st, "bb", "B", NULL, NULL, &err), 0);
+	store_rollback_to(st);
+	ck_assert_int_eq(store_commit(st, &err), 0);
+	ck_assert_int_eq(store_theme_get(st, "aa", &t, &err), 1);
+	store_theme_free(t);
+	ck_assert_int_eq(store_theme_get(st, "bb", &t, &err), 0);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_status_words)
+{
+	ck_assert_str_eq(store_status_name(STORE_PENDING), "pending");
+	ck_assert_str_eq(store_status_name(STORE_ACTIVE), "active");
+	ck_assert_str_eq(store_status_name(STORE_UNSUBSCRIBED), "unsubscribed");
+	ck_assert_str_eq(store_status_name(STORE_BOUNCED), "bounced");
+	ck_assert_int_eq(store_status_parse("bounced"), STORE_BOUNCED);
+	ck_assert_int_eq(store_status_parse("Active"), -1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+
+	tcase_add_test(tc, test_open_creates_and_reopens);
+	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_not_a_database);
+	tcase_add_test(tc, test_unwritable_path);
+	tcase_add_test(tc, test_themes);
+	tcase_add_test(tc, test_subscriptions_and_streaming);
+	tcase_add_test(tc, test_forget);
+	tcase_add_test(tc, test_suppression);
+	tcase_add_test(tc, test_backup);
+	tcase_add_test(tc, test_transactions);
+	tcase_add_test(tc, test_status_words);
+	suite_add_tcase(s, tc);
+	return tbtest_run(s);
+}
