@@ -142,11 +142,11 @@ parse_domain(const char *dom, const char *input, char *disp, size_t displen,
 			    "%d octets", input, ADDR_MAX);
 			goto fail;
 		}
-		snprintf(ascii, asciilen, "%s", dom);
+		memcpy(ascii, dom, strlen(dom) + 1);
 		lower_ascii(ascii);
 		if (check_ascii_domain(ascii, input, err) == -1)
 			goto fail;
-		snprintf(disp, displen, "%s", dom);
+		memcpy(disp, dom, strlen(dom) + 1);	/* displen > asciilen */
 		return 0;
 	}
 	nfc = u8_normalize(UNINORM_NFC, (const uint8_t *)dom, strlen(dom),
@@ -192,6 +192,17 @@ fail:
 	return rc;
 }
 
+/* out = local@domain; the caller checked that it fits. */
+static void
+join(char *out, const char *local, size_t loclen, const char *domain)
+{
+	size_t dlen = strlen(domain);
+
+	memcpy(out, local, loclen);
+	out[loclen] = '@';
+	memcpy(out + loclen + 1, domain, dlen + 1);
+}
+
 int
 addr_parse(const char *input, struct addr *out, struct error *err)
 {
@@ -200,14 +211,17 @@ addr_parse(const char *input, struct addr *out, struct error *err)
 	const char *at;
 	size_t n, loclen;
 
+	size_t inlen = strlen(input);
+
 	/* Quote at most a short prefix of the input in messages. */
-	snprintf(shown, sizeof shown, "%s", input);
-	if (strlen(input) >= ADDR_BUF) {
+	memcpy(shown, input, inlen < sizeof shown ? inlen + 1 : sizeof shown);
+	shown[sizeof shown - 1] = '\0';
+	if (inlen >= ADDR_BUF) {
 		error_set(err, EX_DATAERR, "%.40s...: address longer than %d "
 		    "octets", input, ADDR_MAX);
 		return -1;
 	}
-	snprintf(buf, sizeof buf, "%s", input);
+	memcpy(buf, input, inlen + 1);
 	util_trim(buf);
 	n = strlen(buf);
 	if (n == 0) {
@@ -256,11 +270,10 @@ addr_parse(const char *input, struct addr *out, struct error *err)
 		error_set(err, EX_DATAERR, "%s: address too long", shown);
 		return -1;
 	}
-	snprintf(out->email, sizeof out->email, "%.*s@%s", (int)loclen, buf,
-	    disp);
-	snprintf(out->ascii, sizeof out->ascii, "%.*s@%s", (int)loclen, buf,
-	    ascii);
-	snprintf(out->key, sizeof out->key, "%s", out->ascii);
+	/* Plain copies: this runs once per imported row. */
+	join(out->email, buf, loclen, disp);
+	join(out->ascii, buf, loclen, ascii);
+	memcpy(out->key, out->ascii, strlen(out->ascii) + 1);
 	lower_ascii(out->key);
 	return 0;
 }

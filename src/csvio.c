@@ -27,6 +27,7 @@ struct csvio_reader {
 	int			 eof;
 	struct csvio_row	 row;		/* being built */
 	size_t			 cap;
+	size_t			*fieldcap;	/* allocated size per field */
 	int			 ready;		/* row complete */
 };
 
@@ -43,11 +44,10 @@ reader_reset(struct csvio_reader *r, struct error *err)
 	return 0;
 }
 
+/* Field buffers are kept and reused: one malloc per column, not per cell. */
 static void
 row_clear(struct csvio_reader *r)
 {
-	for (size_t i = 0; i < r->row.nfields; i++)
-		free(r->row.fields[i]);
 	r->row.nfields = 0;
 	r->row.error = NULL;
 	r->ready = 0;
@@ -58,14 +58,28 @@ on_field(void *data, size_t len, void *arg)
 {
 	struct csvio_reader *r = arg;
 
-	if (r->row.nfields == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 8;
-		r->row.fields = xrealloc(r->row.fields,
-		    r->cap * sizeof *r->row.fields);
-		r->row.lens = xrealloc(r->row.lens, r->cap * sizeof *r->row.lens);
+	size_t i = r->row.nfields;
+
+	if (i == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 8;
+
+		r->row.fields = xrealloc(r->row.fields, cap * sizeof(char *));
+		r->row.lens = xrealloc(r->row.lens, cap * sizeof(size_t));
+		r->fieldcap = xrealloc(r->fieldcap, cap * sizeof(size_t));
+		for (size_t j = r->cap; j < cap; j++) {
+			r->row.fields[j] = NULL;
+			r->fieldcap[j] = 0;
+		}
+		r->cap = cap;
 	}
-	r->row.fields[r->row.nfields] = xstrndup(data ? data : "", len);
-	r->row.lens[r->row.nfields] = len;
+	if (r->fieldcap[i] < len + 1) {
+		r->fieldcap[i] = len + 1 < 64 ? 64 : len + 1;
+		r->row.fields[i] = xrealloc(r->row.fields[i], r->fieldcap[i]);
+	}
+	if (len)
+		memcpy(r->row.fields[i], data, len);
+	r->row.fields[i][len] = '\0';
+	r->row.lens[i] = len;
 	r->row.nfields++;
 }
 
@@ -119,6 +133,9 @@ csvio_close(struct csvio_reader *r)
 	if (r->own_fp)
 		fclose(r->fp);
 	csv_free(&r->parser);
+	for (size_t i = 0; i < r->cap; i++)
+		free(r->row.fields[i]);
+	free(r->fieldcap);
 	free(r->row.fields);
 	free(r->row.lens);
 	free(r->line);
@@ -184,8 +201,6 @@ csvio_next(struct csvio_reader *r, const struct csvio_row **row_r,
 			 * the next line with a fresh parser. */
 			if (reader_reset(r, err) == -1)
 				return -1;
-			for (size_t i = 0; i < r->row.nfields; i++)
-				free(r->row.fields[i]);
 			r->row.nfields = 0;
 			r->row.error = "malformed quoting";
 			r->ready = 1;

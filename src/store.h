@@ -47,6 +47,12 @@ enum store_event {
 #define STORE_SCHEMA_VERSION 1
 
 /*
+ * Configures sqlite for the process; call once at start-up, before any
+ * store_open and before threads exist.
+ */
+void	store_init(void);
+
+/*
  * Opens (creating when missing) the database at path and brings its
  * schema up to date. Errors: EX_IOERR when the file cannot be opened or
  * created, EX_DATAERR for a file that is not a temabrev database or whose
@@ -60,15 +66,19 @@ int	store_version_found(const struct store *);
 
 /*
  * Transactions. store_begin takes the write lock at once (BEGIN IMMEDIATE)
- * so a transaction never fails half-way on a lock; store_savepoint and
- * store_release/store_rollback_to nest one level inside it.
+ * so a transaction never fails half-way on a lock. store_rollback is a
+ * no-op outside a transaction.
  */
 int	store_begin(struct store *, struct error *);
 int	store_commit(struct store *, struct error *);
 void	store_rollback(struct store *);
-int	store_savepoint(struct store *, struct error *);
-int	store_release(struct store *, struct error *);
-void	store_rollback_to(struct store *);
+
+/*
+ * Bulk mode for large imports: a bigger (but fixed, 32 MB) page cache and
+ * rarer WAL checkpoints, so a million-row import is not bound by cache
+ * misses and fsyncs. Memory stays independent of the data's size.
+ */
+int	store_bulk(struct store *, struct error *);
 
 /* Copies the live database to path with sqlite's online backup API. */
 int	store_backup(struct store *, const char *path, struct error *);
@@ -136,7 +146,10 @@ struct store_subscriber {
  */
 int	store_subscriber_find(struct store *, const char *key, int64_t *id_r,
 	    char **name_r, struct error *);
-/* Inserts a new subscriber; returns its id in id_r. */
+/*
+ * Inserts a new subscriber: 1 with its id in id_r, 0 when one with that
+ * key exists already (id_r untouched), -1 on error.
+ */
 int	store_subscriber_add(struct store *, const char *email, const char *key,
 	    const char *name, int64_t *id_r, struct error *);
 int	store_subscriber_set_name(struct store *, int64_t id, const char *name,
@@ -149,11 +162,13 @@ int	store_subscriber_set_name(struct store *, int64_t id, const char *name,
 int	store_subscription_get(struct store *, int64_t subscriber_id,
 	    int64_t theme_id, int *status_r, struct error *);
 /*
- * Creates or changes a subscription and records the change in the event
- * log with kind, source (who: "cli", "import:FILE", ...) and detail.
+ * Creates or changes a subscription. The database logs the change in the
+ * event log (subscribe, confirm for pending to active, unsubscribe,
+ * bounce) with source (who: "cli", "import:FILE", ...) and detail (may be
+ * NULL).
  */
 int	store_subscription_set(struct store *, int64_t subscriber_id,
-	    int64_t theme_id, int status, int kind, const char *source,
+	    int64_t theme_id, int status, const char *source,
 	    const char *detail, struct error *);
 /* Adds an event-log row (theme_id 0: none). */
 int	store_event_add(struct store *, int kind, int64_t subscriber_id,
@@ -192,6 +207,8 @@ struct store_suppression {
 	int64_t		 created;
 };
 
+/* 1 when the suppression list has any entry, 0 when empty, -1 on error. */
+int	store_suppress_any(struct store *, struct error *);
 /* 1 when hash is suppressed, 0 when not, -1 on error. */
 int	store_suppressed(struct store *, const char *hash, struct error *);
 /* Adds (or keeps) a suppression; email may be NULL. 1 added, 0 existed. */

@@ -131,7 +131,7 @@ subs_add(struct subs *s, const char *email, const char *name,
 		goto fail;
 	if (r == 0) {
 		if (store_subscriber_add(s->store, a.email, a.key, name, &id,
-		    err) == -1)
+		    err) != 1)
 			goto fail;
 	} else if (name != NULL && *name != '\0' && strcmp(name, oldname) != 0) {
 		if (store_subscriber_set_name(s->store, id, name, err) == -1)
@@ -151,8 +151,7 @@ subs_add(struct subs *s, const char *email, const char *name,
 			continue;
 		}
 		if (store_subscription_set(s->store, id, ids[i], STORE_ACTIVE,
-		    r == 1 && status == STORE_PENDING ? STORE_EV_CONFIRM :
-		    STORE_EV_SUBSCRIBE, source, detail, err) == -1)
+		    source, detail, err) == -1)
 			goto fail;
 		if (r == 1)
 			report(fn, arg, "%s: re-activated in %s (was %s)",
@@ -202,8 +201,8 @@ rm_cb(const struct store_subscriber *sub, void *arg)
 			continue;
 		}
 		if (store_subscription_set(st->subs->store, sub->id,
-		    x->theme_id, STORE_UNSUBSCRIBED, STORE_EV_UNSUBSCRIBE,
-		    st->source, "", st->err) == -1)
+		    x->theme_id, STORE_UNSUBSCRIBED, st->source, NULL,
+		    st->err) == -1)
 			return -1;
 		report(st->fn, st->arg, "%s: unsubscribed from %s", sub->email,
 		    x->slug);
@@ -279,8 +278,8 @@ suppress_cb(const struct store_subscriber *sub, void *arg)
 		if (x->status != STORE_ACTIVE && x->status != STORE_PENDING)
 			continue;
 		if (store_subscription_set(st->subs->store, sub->id,
-		    x->theme_id, STORE_UNSUBSCRIBED, STORE_EV_UNSUBSCRIBE,
-		    st->source, "address suppressed", st->err) == -1)
+		    x->theme_id, STORE_UNSUBSCRIBED, st->source,
+		    "address suppressed", st->err) == -1)
 			return -1;
 	}
 	return 1;
@@ -353,6 +352,8 @@ struct import {
 	size_t			 nextra;
 	int			 col_email, col_name, col_themes, col_status;
 	int			 themes_last;	/* themes is the last column */
+	int			 any_suppressed; /* else skip the hashing */
+	long			 saved_line;	/* rows before it are committed */
 	subs_report_fn		*fn;
 	void			*arg;
 	struct subs_import_stats *stats;
@@ -494,14 +495,14 @@ import_apply(struct import *im, const struct addr *a, const char *name,
 	int64_t id;
 	int r, old, isnew, changed = 0, ret = -1;
 
-	if ((r = store_subscriber_find(st, a->key, &id, &oldname, err)) == -1)
+	/* Most imported rows are new: insert first, look up on conflict. */
+	if ((isnew = store_subscriber_add(st, a->email, a->key, name, &id,
+	    err)) == -1)
 		goto done;
-	isnew = r == 0;
-	if (isnew) {
-		if (store_subscriber_add(st, a->email, a->key, name, &id,
-		    err) == -1)
-			goto done;
-	} else if (*name != '\0' && strcmp(name, oldname) != 0) {
+	if (!isnew && store_subscriber_find(st, a->key, &id, &oldname,
+	    err) != 1)
+		goto done;
+	if (!isnew && *name != '\0' && strcmp(name, oldname) != 0) {
 		if (store_subscriber_set_name(st, id, name, err) == -1)
 			goto done;
 		changed = 1;
@@ -514,10 +515,7 @@ import_apply(struct import *im, const struct addr *a, const char *name,
 		if (r == 1 && !(old == STORE_PENDING && status == STORE_ACTIVE))
 			continue;	/* never re-activates, never doubles */
 		if (store_subscription_set(st, id, ids[i], status,
-		    status == STORE_UNSUBSCRIBED ? STORE_EV_UNSUBSCRIBE :
-		    status == STORE_BOUNCED ? STORE_EV_BOUNCE :
-		    r == 1 ? STORE_EV_CONFIRM : STORE_EV_SUBSCRIBE,
-		    im->source, "", err) == -1)
+		    im->source, NULL, err) == -1)
 			goto done;
 		changed = 1;
 	}
@@ -529,9 +527,9 @@ done:
 }
 
 /*
- * Validates one row completely before touching the database, then applies
- * it under a savepoint, so a database error leaves no half-applied row.
- * Returns -1 only for such a database error.
+ * Validates one row completely before touching the database, so bad input
+ * never stops an import half-way through a row. Returns -1 only for a
+ * database error (disk full, I/O); the caller then rolls back the batch.
  */
 static int
 import_row(struct import *im, const struct csvio_row *row, struct error *err)
@@ -578,10 +576,13 @@ import_row(struct import *im, const struct csvio_row *row, struct error *err)
 	}
 	if (row_themes(im, row, &ids, &nids, why, sizeof why) == -1)
 		goto refuse;
-	addr_hash(im->subs, &a, hash);
-	if ((r = store_suppressed(im->subs->store, hash, err)) == -1) {
-		ret = -1;
-		goto done;
+	r = 0;
+	if (im->any_suppressed) {
+		addr_hash(im->subs, &a, hash);
+		if ((r = store_suppressed(im->subs->store, hash, err)) == -1) {
+			ret = -1;
+			goto done;
+		}
 	}
 	if (r == 1) {
 		report(im->fn, im->arg, "%s:%ld: %s is on the suppression "
@@ -589,16 +590,7 @@ import_row(struct import *im, const struct csvio_row *row, struct error *err)
 		im->stats->skipped++;
 		goto done;
 	}
-	if (store_savepoint(im->subs->store, err) == -1) {
-		ret = -1;
-		goto done;
-	}
 	if (import_apply(im, &a, name, ids, nids, status, &out, err) == -1) {
-		store_rollback_to(im->subs->store);
-		ret = -1;
-		goto done;
-	}
-	if (store_release(im->subs->store, err) == -1) {
 		ret = -1;
 		goto done;
 	}
@@ -637,6 +629,10 @@ subs_import(struct subs *s, const char *path, char *const *extra,
 	im.source = xasprintf("import:%s", base ? base + 1 : path);
 	if (store_theme_foreach(s->store, collect_theme, &im, err) == -1)
 		goto done;
+	if ((im.any_suppressed = store_suppress_any(s->store, err)) == -1)
+		goto done;
+	if (store_bulk(s->store, err) == -1)
+		goto done;
 	im.extra = xcalloc(nextra, sizeof *im.extra);
 	im.nextra = nextra;
 	if (resolve_themes(s, extra, nextra, im.extra, err) == -1)
@@ -666,6 +662,7 @@ subs_import(struct subs *s, const char *path, char *const *extra,
 			if (store_begin(s->store, err) == -1)
 				goto done;
 			in_tx = 1;
+			im.saved_line = row->line;
 		}
 		if (import_row(&im, row, err) == -1)
 			goto done;
@@ -676,16 +673,22 @@ subs_import(struct subs *s, const char *path, char *const *extra,
 				goto done;
 		}
 	}
+	if (in_tx) {
+		in_tx = 0;
+		if (store_commit(s->store, err) == -1)
+			goto done;
+	}
 	ret = 0;
 done:
-	/* Earlier good rows are kept even when the import stops early. */
+	/* A database error drops only the open batch: say what was kept,
+	 * since importing the file again is safe and finishes the job. */
 	if (in_tx) {
-		struct error cerr;
+		struct error first = *err;
 
-		if (store_commit(s->store, ret == 0 ? err : &cerr) == -1) {
-			store_rollback(s->store);
-			ret = -1;
-		}
+		store_rollback(s->store);
+		error_set(err, first.code, "%s (rows before line %ld are saved; "
+		    "import the file again to finish)", first.msg,
+		    im.saved_line);
 	}
 	csvio_close(im.csv);
 	for (size_t i = 0; i < im.nthemes; i++)

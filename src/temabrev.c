@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "store.h"
 
 static const struct cli_cmd nouns[] = {
 	{ "theme", cmd_theme, "add|edit|list|show|rm ...",
@@ -56,6 +57,7 @@ main(int argc, char **argv)
 	 * world-accessible (a shared group may still read it). */
 	umask(umask(0) | 007);
 	signal(SIGPIPE, SIG_IGN);
+	store_init();
 	/* '+': stop at the command, whose own options follow it. */
 	while ((ch = getopt_long(argc, argv, "+d:c:hV", opts, NULL)) != -1) {
 		switch (ch) {

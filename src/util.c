@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,20 +204,36 @@ util_iso_time(int64_t t, char *out)
 	return out;
 }
 
+/*
+ * TEMABREV_NOW is read once: the environment does not change under a
+ * running program, and a million-row import asks for the time millions of
+ * times.
+ */
+static int64_t	fixed_now = -1;
+static pthread_once_t now_once = PTHREAD_ONCE_INIT;
+
+static void
+now_init(void)
+{
+	const char *s = getenv("TEMABREV_NOW");
+	char *end;
+	long long v;
+
+	fixed_now = 0;
+	if (s == NULL || *s == '\0')
+		return;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno == 0 && *end == '\0' && v > 0)
+		fixed_now = (int64_t)v;
+}
+
 int64_t
 util_now(void)
 {
-	const char *s = getenv("TEMABREV_NOW");
-
-	if (s != NULL && *s != '\0') {
-		char *end;
-		long long v;
-
-		errno = 0;
-		v = strtoll(s, &end, 10);
-		if (errno == 0 && *end == '\0')
-			return (int64_t)v;
-	}
+	pthread_once(&now_once, now_init);
+	if (fixed_now > 0)
+		return fixed_now;
 	return (int64_t)time(NULL);
 }
 
