@@ -162,13 +162,12 @@ int	store_subscriber_set_name(struct store *, int64_t id, const char *name,
 int	store_subscription_get(struct store *, int64_t subscriber_id,
 	    int64_t theme_id, int *status_r, struct error *);
 /*
- * Creates or changes a subscription. The database logs the change in the
- * event log (subscribe, confirm for pending to active, unsubscribe,
- * bounce) with source (who: "cli", "import:FILE", ...) and detail (may be
- * NULL).
+ * Creates or changes a subscription and logs the change in the event log
+ * as kind (STORE_EV_*), with source (who: "cli", "import:FILE", ...) and
+ * detail (may be NULL), in one call so no change goes unlogged.
  */
 int	store_subscription_set(struct store *, int64_t subscriber_id,
-	    int64_t theme_id, int status, const char *source,
+	    int64_t theme_id, int status, int kind, const char *source,
 	    const char *detail, struct error *);
 /* Adds an event-log row (theme_id 0: none). */
 int	store_event_add(struct store *, int kind, int64_t subscriber_id,

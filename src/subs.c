@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,7 +152,8 @@ subs_add(struct subs *s, const char *email, const char *name,
 			continue;
 		}
 		if (store_subscription_set(s->store, id, ids[i], STORE_ACTIVE,
-		    source, detail, err) == -1)
+		    r == 1 && status == STORE_PENDING ? STORE_EV_CONFIRM :
+		    STORE_EV_SUBSCRIBE, source, detail, err) == -1)
 			goto fail;
 		if (r == 1)
 			report(fn, arg, "%s: re-activated in %s (was %s)",
@@ -201,8 +203,8 @@ rm_cb(const struct store_subscriber *sub, void *arg)
 			continue;
 		}
 		if (store_subscription_set(st->subs->store, sub->id,
-		    x->theme_id, STORE_UNSUBSCRIBED, st->source, NULL,
-		    st->err) == -1)
+		    x->theme_id, STORE_UNSUBSCRIBED, STORE_EV_UNSUBSCRIBE,
+		    st->source, NULL, st->err) == -1)
 			return -1;
 		report(st->fn, st->arg, "%s: unsubscribed from %s", sub->email,
 		    x->slug);
@@ -278,8 +280,8 @@ suppress_cb(const struct store_subscriber *sub, void *arg)
 		if (x->status != STORE_ACTIVE && x->status != STORE_PENDING)
 			continue;
 		if (store_subscription_set(st->subs->store, sub->id,
-		    x->theme_id, STORE_UNSUBSCRIBED, st->source,
-		    "address suppressed", st->err) == -1)
+		    x->theme_id, STORE_UNSUBSCRIBED, STORE_EV_UNSUBSCRIBE,
+		    st->source, "address suppressed", st->err) == -1)
 			return -1;
 	}
 	return 1;
@@ -342,7 +344,31 @@ struct theme_ref {
 	int64_t	 id;
 };
 
+#define IMPORT_RING 512		/* rows between the reader and the writer */
+#define IMPORT_MAX_THEMES 64	/* per row */
+
+/* One parsed and validated row. */
+struct prow {
+	long	 line;
+	char	 why[1024];		/* non-empty: refused, and why */
+	struct addr a;
+	char	 name[ADDR_NAME_MAX + 1];
+	int64_t	 ids[IMPORT_MAX_THEMES];
+	size_t	 nids;
+	int	 status;
+};
+
+struct pipeline {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 nonempty, nonfull;
+	size_t		 head, tail;	/* consumer and producer positions */
+	int		 eof, failed, stop;
+	struct error	 err;		/* the reader's, when failed */
+	struct prow	 ring[IMPORT_RING];
+};
+
 struct import {
+	struct pipeline		 pipe;
 	struct subs		*subs;
 	struct csvio_reader	*csv;
 	char			*source;
@@ -424,70 +450,85 @@ map_header(struct import *im, const struct csvio_row *row, struct error *err)
 	return 0;
 }
 
+static int
+add_id(int64_t *ids, size_t *n, int64_t id, char *why, size_t whylen)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (ids[i] == id)
+			return 0;	/* named twice: once is enough */
+	if (*n == IMPORT_MAX_THEMES) {
+		snprintf(why, whylen, "more than %d themes", IMPORT_MAX_THEMES);
+		return -1;
+	}
+	ids[(*n)++] = id;
+	return 0;
+}
+
+static int
+add_theme(const struct import *im, const char *slug, int64_t *ids, size_t *n,
+    char *why, size_t whylen)
+{
+	int64_t id;
+
+	if (*slug == '\0')
+		return 0;
+	if ((id = theme_id(im, slug)) == 0) {
+		snprintf(why, whylen, "unknown theme %.60s", slug);
+		return -1;
+	}
+	return add_id(ids, n, id, why, whylen);
+}
+
 /* A row's theme ids: its own (split on ';' or ','), then --theme's. */
 static int
-row_themes(struct import *im, const struct csvio_row *row, int64_t **ids_r,
-    size_t *n_r, char *why, size_t whylen)
+row_themes(const struct import *im, const struct csvio_row *row,
+    int64_t *ids, size_t *n_r, char *why, size_t whylen)
 {
 	char *list = xstrdup(field(row, im->col_themes)), *save = NULL, *tok;
-	int64_t *ids = NULL;
 	size_t n = 0;
 	int ret = -1;
 
 	for (tok = strtok_r(list, ";,", &save); tok != NULL;
-	    tok = strtok_r(NULL, ";,", &save)) {
-		int64_t id;
-
-		util_trim(tok);
-		if (*tok == '\0')
-			continue;
-		if ((id = theme_id(im, tok)) == 0) {
-			snprintf(why, whylen, "unknown theme %.60s", tok);
+	    tok = strtok_r(NULL, ";,", &save))
+		if (add_theme(im, util_trim(tok), ids, &n, why, whylen) == -1)
 			goto done;
-		}
-		ids = xrealloc(ids, (n + 1) * sizeof *ids);
-		ids[n++] = id;
-	}
 	/* "a@b,Name,t1,t2": themes is the last header column and the row
 	 * carries more fields; take them as more themes, as a user means. */
 	for (size_t f = (size_t)im->col_themes + 1; im->themes_last &&
-	    f < row->nfields; f++) {
-		char *slug = util_trim(row->fields[f]);
-		int64_t id;
-
-		if (*slug == '\0')
-			continue;
-		if ((id = theme_id(im, slug)) == 0) {
-			snprintf(why, whylen, "unknown theme %.60s", slug);
+	    f < row->nfields; f++)
+		if (add_theme(im, util_trim(row->fields[f]), ids, &n, why,
+		    whylen) == -1)
 			goto done;
-		}
-		ids = xrealloc(ids, (n + 1) * sizeof *ids);
-		ids[n++] = id;
-	}
-	for (size_t i = 0; i < im->nextra; i++) {
-		ids = xrealloc(ids, (n + 1) * sizeof *ids);
-		ids[n++] = im->extra[i];
-	}
+	for (size_t i = 0; i < im->nextra; i++)
+		if (add_id(ids, &n, im->extra[i], why, whylen) == -1)
+			goto done;
 	if (n == 0) {
 		snprintf(why, whylen, "no theme");
 		goto done;
 	}
-	*ids_r = ids;
 	*n_r = n;
-	ids = NULL;
 	ret = 0;
 done:
-	free(ids);
 	free(list);
 	return ret;
 }
 
 enum row_outcome { ROW_ADDED, ROW_UPDATED, ROW_SKIPPED };
 
-/* Applies one valid row inside the caller's savepoint. */
+/* The event an imported status logs; was_pending: pending to active. */
 static int
-import_apply(struct import *im, const struct addr *a, const char *name,
-    const int64_t *ids, size_t nids, int status, enum row_outcome *out,
+event_for(int status, int was_pending)
+{
+	if (status == STORE_UNSUBSCRIBED)
+		return STORE_EV_UNSUBSCRIBE;
+	if (status == STORE_BOUNCED)
+		return STORE_EV_BOUNCE;
+	return was_pending ? STORE_EV_CONFIRM : STORE_EV_SUBSCRIBE;
+}
+
+/* Applies one valid row inside the caller's transaction. */
+static int
+import_apply(struct import *im, const struct prow *p, enum row_outcome *out,
     struct error *err)
 {
 	struct store *st = im->subs->store;
@@ -496,26 +537,27 @@ import_apply(struct import *im, const struct addr *a, const char *name,
 	int r, old, isnew, changed = 0, ret = -1;
 
 	/* Most imported rows are new: insert first, look up on conflict. */
-	if ((isnew = store_subscriber_add(st, a->email, a->key, name, &id,
-	    err)) == -1)
+	if ((isnew = store_subscriber_add(st, p->a.email, p->a.key, p->name,
+	    &id, err)) == -1)
 		goto done;
-	if (!isnew && store_subscriber_find(st, a->key, &id, &oldname,
+	if (!isnew && store_subscriber_find(st, p->a.key, &id, &oldname,
 	    err) != 1)
 		goto done;
-	if (!isnew && *name != '\0' && strcmp(name, oldname) != 0) {
-		if (store_subscriber_set_name(st, id, name, err) == -1)
+	if (!isnew && p->name[0] != '\0' && strcmp(p->name, oldname) != 0) {
+		if (store_subscriber_set_name(st, id, p->name, err) == -1)
 			goto done;
 		changed = 1;
 	}
-	for (size_t i = 0; i < nids; i++) {
+	for (size_t i = 0; i < p->nids; i++) {
 		r = 0;
-		if (!isnew && (r = store_subscription_get(st, id, ids[i], &old,
-		    err)) == -1)
+		if (!isnew && (r = store_subscription_get(st, id, p->ids[i],
+		    &old, err)) == -1)
 			goto done;
-		if (r == 1 && !(old == STORE_PENDING && status == STORE_ACTIVE))
+		if (r == 1 && !(old == STORE_PENDING &&
+		    p->status == STORE_ACTIVE))
 			continue;	/* never re-activates, never doubles */
-		if (store_subscription_set(st, id, ids[i], status,
-		    im->source, NULL, err) == -1)
+		if (store_subscription_set(st, id, p->ids[i], p->status,
+		    event_for(p->status, r == 1), im->source, NULL, err) == -1)
 			goto done;
 		changed = 1;
 	}
@@ -526,152 +568,200 @@ done:
 	return ret;
 }
 
+/* Marks p refused with a reason (formatted apart: it may quote p); -1. */
+static int
+refuse(struct prow *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+refuse(struct prow *p, const char *fmt, ...)
+{
+	char why[sizeof p->why];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	memcpy(p->why, why, sizeof why);
+	return -1;
+}
+
 /*
- * Validates one row completely before touching the database, so bad input
- * never stops an import half-way through a row. Returns -1 only for a
+ * Validates one row completely (in the reader thread), so bad input never
+ * stops an import half-way through a row. Fills p; returns -1 with p->why
+ * set when the row is refused.
+ */
+static int
+validate_row(const struct import *im, const struct csvio_row *row,
+    struct prow *p)
+{
+	struct error rowerr = { 0 };
+	const char *name;
+	char *word;
+	size_t n;
+
+	p->line = row->line;
+	p->why[0] = '\0';
+	p->status = STORE_ACTIVE;
+	p->nids = 0;
+	if (row->error != NULL)
+		return refuse(p, "%s", row->error);
+	if (has_nul(row, im->col_email))
+		return refuse(p, "address contains a NUL byte");
+	if (addr_parse(field(row, im->col_email), &p->a, &rowerr) == -1)
+		return refuse(p, "%s", rowerr.msg);
+	name = field(row, im->col_name);
+	if (has_nul(row, im->col_name))
+		return refuse(p, "%s: name contains a NUL byte", p->a.email);
+	if ((n = strlen(name)) >= sizeof p->name)
+		return refuse(p, "%s: name longer than %d octets", p->a.email,
+		    ADDR_NAME_MAX);
+	memcpy(p->name, name, n + 1);
+	util_trim(p->name);
+	if (addr_check_name(p->name, &rowerr) == -1)
+		return refuse(p, "%s: %s", p->a.email, rowerr.msg);
+	if (im->col_status >= 0) {
+		word = util_trim(xstrdup(field(row, im->col_status)));
+		if (*word != '\0' && (p->status = store_status_parse(word)) < 0)
+			refuse(p, "unknown status %.40s", word);
+		free(word);
+		if (p->status < 0)
+			return -1;
+	}
+	return row_themes(im, row, p->ids, &p->nids, p->why, sizeof p->why);
+}
+
+/*
+ * Applies one validated row in the main thread. Returns -1 only for a
  * database error (disk full, I/O); the caller then rolls back the batch.
  */
 static int
-import_row(struct import *im, const struct csvio_row *row, struct error *err)
+import_row(struct import *im, const struct prow *p, struct error *err)
 {
 	const char *path = csvio_path(im->csv);
-	struct error rowerr = { 0 };
-	char why[2048], hash[HASH_HEX], *name = NULL;
-	int64_t *ids = NULL;
-	size_t nids = 0;
-	struct addr a;
+	char hash[HASH_HEX];
 	enum row_outcome out;
-	int status = STORE_ACTIVE, r, ret = 0;
+	int r = 0;
 
-	if (row->error != NULL) {
-		snprintf(why, sizeof why, "%s", row->error);
-		goto refuse;
+	if (p->why[0] != '\0') {
+		report(im->fn, im->arg, "%s:%ld: %s", path, p->line, p->why);
+		im->stats->refused++;
+		return 0;
 	}
-	if (has_nul(row, im->col_email)) {
-		snprintf(why, sizeof why, "address contains a NUL byte");
-		goto refuse;
-	}
-	if (addr_parse(field(row, im->col_email), &a, &rowerr) == -1) {
-		snprintf(why, sizeof why, "%s", rowerr.msg);
-		goto refuse;
-	}
-	name = util_trim(xstrdup(field(row, im->col_name)));
-	if (has_nul(row, im->col_name)) {
-		snprintf(why, sizeof why, "%s: name contains a NUL byte",
-		    a.email);
-		goto refuse;
-	}
-	if (addr_check_name(name, &rowerr) == -1) {
-		snprintf(why, sizeof why, "%s: %s", a.email, rowerr.msg);
-		goto refuse;
-	}
-	if (im->col_status >= 0) {
-		char *word = util_trim(xstrdup(field(row, im->col_status)));
-
-		if (*word != '\0' && (status = store_status_parse(word)) < 0)
-			snprintf(why, sizeof why, "unknown status %.40s", word);
-		free(word);
-		if (status < 0)
-			goto refuse;
-	}
-	if (row_themes(im, row, &ids, &nids, why, sizeof why) == -1)
-		goto refuse;
-	r = 0;
 	if (im->any_suppressed) {
-		addr_hash(im->subs, &a, hash);
-		if ((r = store_suppressed(im->subs->store, hash, err)) == -1) {
-			ret = -1;
-			goto done;
-		}
+		addr_hash(im->subs, &p->a, hash);
+		if ((r = store_suppressed(im->subs->store, hash, err)) == -1)
+			return -1;
 	}
 	if (r == 1) {
 		report(im->fn, im->arg, "%s:%ld: %s is on the suppression "
-		    "list: skipped", path, row->line, a.email);
+		    "list: skipped", path, p->line, p->a.email);
 		im->stats->skipped++;
-		goto done;
+		return 0;
 	}
-	if (import_apply(im, &a, name, ids, nids, status, &out, err) == -1) {
-		ret = -1;
-		goto done;
-	}
+	if (import_apply(im, p, &out, err) == -1)
+		return -1;
 	if (out == ROW_ADDED)
 		im->stats->added++;
 	else if (out == ROW_UPDATED)
 		im->stats->updated++;
 	else
 		im->stats->skipped++;
-	goto done;
-refuse:
-	report(im->fn, im->arg, "%s:%ld: %s", path, row->line, why);
-	im->stats->refused++;
-done:
-	free(ids);
-	free(name);
-	return ret;
+	return 0;
 }
 
-int
-subs_import(struct subs *s, const char *path, char *const *extra,
-    size_t nextra, subs_report_fn *fn, void *arg,
-    struct subs_import_stats *stats, struct error *err)
+/*
+ * The reader thread: parses and validates rows into the ring while the
+ * main thread writes the previous ones to sqlite, so an import uses both
+ * cores and is bound by the database alone. Slots between head and tail
+ * belong to the consumer, the others to the producer; only the indexes
+ * are shared, under the mutex.
+ */
+static void *
+reader_main(void *arg)
 {
-	struct import im = { 0 };
+	struct import *im = arg;
+	struct pipeline *pl = &im->pipe;
 	const struct csvio_row *row;
-	const char *base = strrchr(path, '/');
-	int r, in_tx = 0, ret = -1;
-	uint64_t rows = 0;
+	struct error err = { 0 };
+	int r;
 
-	memset(stats, 0, sizeof *stats);
-	im.subs = s;
-	im.fn = fn;
-	im.arg = arg;
-	im.stats = stats;
-	im.source = xasprintf("import:%s", base ? base + 1 : path);
-	if (store_theme_foreach(s->store, collect_theme, &im, err) == -1)
-		goto done;
-	if ((im.any_suppressed = store_suppress_any(s->store, err)) == -1)
-		goto done;
-	if (store_bulk(s->store, err) == -1)
-		goto done;
-	im.extra = xcalloc(nextra, sizeof *im.extra);
-	im.nextra = nextra;
-	if (resolve_themes(s, extra, nextra, im.extra, err) == -1)
-		goto done;
-	if (csvio_open(path, &im.csv, err) == -1)
-		goto done;
-	if ((r = csvio_next(im.csv, &row, err)) == -1)
-		goto done;
-	if (r == 0) {
-		error_set(err, EX_DATAERR, "%s: empty file (a header row with "
-		    "email, name, themes is needed)", path);
-		goto done;
-	}
-	if (row->error != NULL) {
-		error_set(err, EX_DATAERR, "%s:%ld: %s", path, row->line,
-		    row->error);
-		goto done;
-	}
-	if (map_header(&im, row, err) == -1)
-		goto done;
 	for (;;) {
-		if ((r = csvio_next(im.csv, &row, err)) == -1)
-			goto done;
-		if (r == 0)
+		pthread_mutex_lock(&pl->mu);
+		while (pl->tail - pl->head == IMPORT_RING && !pl->stop)
+			pthread_cond_wait(&pl->nonfull, &pl->mu);
+		int stop = pl->stop;
+		pthread_mutex_unlock(&pl->mu);
+		if (stop)
 			break;
-		if (!in_tx) {
-			if (store_begin(s->store, err) == -1)
-				goto done;
-			in_tx = 1;
-			im.saved_line = row->line;
+		if ((r = csvio_next(im->csv, &row, &err)) != 1) {
+			pthread_mutex_lock(&pl->mu);
+			pl->eof = 1;
+			if (r == -1) {
+				pl->failed = 1;
+				pl->err = err;
+			}
+			pthread_cond_signal(&pl->nonempty);
+			pthread_mutex_unlock(&pl->mu);
+			break;
 		}
-		if (import_row(&im, row, err) == -1)
-			goto done;
-		/* Batches keep the write lock short for the daemon. */
-		if (++rows % IMPORT_BATCH == 0) {
-			in_tx = 0;
-			if (store_commit(s->store, err) == -1)
+		validate_row(im, row, &pl->ring[pl->tail % IMPORT_RING]);
+		pthread_mutex_lock(&pl->mu);
+		if (pl->tail++ == pl->head)
+			pthread_cond_signal(&pl->nonempty);
+		pthread_mutex_unlock(&pl->mu);
+	}
+	return NULL;
+}
+
+/* Writes rows as the reader hands them over, in batches. */
+static int
+import_rows(struct import *im, struct error *err)
+{
+	struct pipeline *pl = &im->pipe;
+	struct subs *s = im->subs;
+	uint64_t rows = 0;
+	int in_tx = 0, ret = -1;
+
+	for (;;) {
+		size_t head, tail;
+		int eof;
+
+		pthread_mutex_lock(&pl->mu);
+		while (pl->head == pl->tail && !pl->eof)
+			pthread_cond_wait(&pl->nonempty, &pl->mu);
+		head = pl->head;
+		tail = pl->tail;
+		eof = pl->eof;
+		pthread_mutex_unlock(&pl->mu);
+		if (head == tail && eof)
+			break;
+		for (; head != tail; head++) {
+			const struct prow *p = &pl->ring[head % IMPORT_RING];
+
+			if (!in_tx) {
+				if (store_begin(s->store, err) == -1)
+					goto done;
+				in_tx = 1;
+				im->saved_line = p->line;
+			}
+			if (import_row(im, p, err) == -1)
 				goto done;
+			/* Batches keep the write lock short for the daemon. */
+			if (++rows % IMPORT_BATCH == 0) {
+				in_tx = 0;
+				if (store_commit(s->store, err) == -1)
+					goto done;
+			}
 		}
+		pthread_mutex_lock(&pl->mu);
+		pl->head = head;
+		pthread_cond_signal(&pl->nonfull);
+		pthread_mutex_unlock(&pl->mu);
+	}
+	if (pl->failed) {
+		*err = pl->err;
+		goto done;
 	}
 	if (in_tx) {
 		in_tx = 0;
@@ -688,14 +778,83 @@ done:
 		store_rollback(s->store);
 		error_set(err, first.code, "%s (rows before line %ld are saved; "
 		    "import the file again to finish)", first.msg,
-		    im.saved_line);
+		    im->saved_line);
 	}
-	csvio_close(im.csv);
-	for (size_t i = 0; i < im.nthemes; i++)
-		free(im.themes[i].slug);
-	free(im.themes);
-	free(im.extra);
-	free(im.source);
+	return ret;
+}
+
+int
+subs_import(struct subs *s, const char *path, char *const *extra,
+    size_t nextra, subs_report_fn *fn, void *arg,
+    struct subs_import_stats *stats, struct error *err)
+{
+	struct import *im = xcalloc(1, sizeof *im);
+	const struct csvio_row *row;
+	const char *base = strrchr(path, '/');
+	struct pipeline *pl = &im->pipe;
+	int r, started = 0, ret = -1;
+	pthread_t reader;
+
+	memset(stats, 0, sizeof *stats);
+	im->subs = s;
+	im->fn = fn;
+	im->arg = arg;
+	im->stats = stats;
+	im->source = xasprintf("import:%s", base ? base + 1 : path);
+	pthread_mutex_init(&pl->mu, NULL);
+	pthread_cond_init(&pl->nonempty, NULL);
+	pthread_cond_init(&pl->nonfull, NULL);
+	if (store_theme_foreach(s->store, collect_theme, im, err) == -1)
+		goto done;
+	if ((im->any_suppressed = store_suppress_any(s->store, err)) == -1)
+		goto done;
+	if (store_bulk(s->store, err) == -1)
+		goto done;
+	im->extra = xcalloc(nextra, sizeof *im->extra);
+	im->nextra = nextra;
+	if (resolve_themes(s, extra, nextra, im->extra, err) == -1)
+		goto done;
+	if (csvio_open(path, &im->csv, err) == -1)
+		goto done;
+	if ((r = csvio_next(im->csv, &row, err)) == -1)
+		goto done;
+	if (r == 0) {
+		error_set(err, EX_DATAERR, "%s: empty file (a header row with "
+		    "email, name, themes is needed)", path);
+		goto done;
+	}
+	if (row->error != NULL) {
+		error_set(err, EX_DATAERR, "%s:%ld: %s", path, row->line,
+		    row->error);
+		goto done;
+	}
+	if (map_header(im, row, err) == -1)
+		goto done;
+	if ((r = pthread_create(&reader, NULL, reader_main, im)) != 0) {
+		error_set(err, EX_OSERR, "import: cannot start a thread: %s",
+		    strerror(r));
+		goto done;
+	}
+	started = 1;
+	ret = import_rows(im, err);
+done:
+	if (started) {
+		pthread_mutex_lock(&pl->mu);
+		pl->stop = 1;
+		pthread_cond_signal(&pl->nonfull);
+		pthread_mutex_unlock(&pl->mu);
+		pthread_join(reader, NULL);
+	}
+	pthread_cond_destroy(&pl->nonempty);
+	pthread_cond_destroy(&pl->nonfull);
+	pthread_mutex_destroy(&pl->mu);
+	csvio_close(im->csv);
+	for (size_t i = 0; i < im->nthemes; i++)
+		free(im->themes[i].slug);
+	free(im->themes);
+	free(im->extra);
+	free(im->source);
+	free(im);
 	return ret;
 }
 

@@ -190,11 +190,14 @@ START_TEST(test_subscriptions_and_streaming)
 	free(name);
 	ck_assert_int_eq(store_subscription_get(st, a, t1->id, &status, &err),
 	    0);
-	ck_assert_int_eq(store_subscription_set(st, a, t1->id, STORE_ACTIVE, "test", "", &err), 0);
-	ck_assert_int_eq(store_subscription_set(st, a, t2->id, STORE_ACTIVE, "test", "", &err), 0);
-	ck_assert_int_eq(store_subscription_set(st, b, t1->id, STORE_ACTIVE, "test", "", &err), 0);
+	ck_assert_int_eq(store_subscription_set(st, a, t1->id, STORE_ACTIVE,
+	    STORE_EV_SUBSCRIBE, "test", "", &err), 0);
+	ck_assert_int_eq(store_subscription_set(st, a, t2->id, STORE_ACTIVE,
+	    STORE_EV_SUBSCRIBE, "test", "", &err), 0);
+	ck_assert_int_eq(store_subscription_set(st, b, t1->id, STORE_ACTIVE,
+	    STORE_EV_SUBSCRIBE, "test", "", &err), 0);
 	ck_assert_int_eq(store_subscription_set(st, b, t1->id,
-	    STORE_UNSUBSCRIBED, "test", "", &err), 0);
+	    STORE_UNSUBSCRIBED, STORE_EV_UNSUBSCRIBE, "test", "", &err), 0);
 	ck_assert_int_eq(store_subscription_get(st, b, t1->id, &status, &err),
 	    1);
 	ck_assert_int_eq(status, STORE_UNSUBSCRIBED);
@@ -258,7 +261,8 @@ START_TEST(test_forget)
 	ck_assert_int_eq(store_theme_get(st, "aa", &t, &err), 1);
 	ck_assert_int_eq(store_subscriber_add(st, "anna@example.org",
 	    "anna@example.org", "Anna Svensson", &a, &err), 1);
-	ck_assert_int_eq(store_subscription_set(st, a, t->id, STORE_ACTIVE, "test", "asked by anna@example.org", &err), 0);
+	ck_assert_int_eq(store_subscription_set(st, a, t->id, STORE_ACTIVE,
+	    STORE_EV_SUBSCRIBE, "test", "asked by anna@example.org", &err), 0);
 	ck_assert_int_eq(store_suppress_add(st, "hash-anna",
 	    "anna@example.org", "test", &err), 1);
 	ck_assert_int_eq(store_subscriber_forget(st, a, "anna@example.org",
