@@ -22,7 +22,7 @@
 #include "util.h"
 
 #define HASH_HEX (2 * SECRET_MAC_LEN + 1)
-#define IMPORT_BATCH 5000
+#define IMPORT_BATCH 20000
 
 struct subs {
 	struct store		*store;
