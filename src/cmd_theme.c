@@ -149,7 +149,7 @@ list_cb(const struct store_theme *t, void *arg)
 		cli_json_line(theme_json(t));
 		return 0;
 	}
-	printf("%-24s %-4s %8lld %8lld %8lld %8lld  %s\n", t->slug, t->lang,
+	printf("%-28s %-4s %8lld %8lld %8lld %8lld  %s\n", t->slug, t->lang,
 	    (long long)t->counts[STORE_ACTIVE],
 	    (long long)t->counts[STORE_PENDING],
 	    (long long)t->counts[STORE_UNSUBSCRIBED],
@@ -168,7 +168,7 @@ theme_list(struct cli *c, int argc, char **argv)
 	if (argc != i)
 		return cli_usage(U_LIST);
 	if (!o.json)
-		printf("%-24s %-4s %8s %8s %8s %8s  %s\n", "SLUG", "LANG",
+		printf("%-28s %-4s %8s %8s %8s %8s  %s\n", "SLUG", "LANG",
 		    "ACTIVE", "PENDING", "UNSUB", "BOUNCED", "NAME");
 	if (store_theme_foreach(cli_store(c), list_cb, &o.json, &c->err) == -1)
 		return cli_fail(c);
