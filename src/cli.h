@@ -73,5 +73,7 @@ int	cmd_theme(struct cli *, int, char **);
 int	cmd_sub(struct cli *, int, char **);
 int	cmd_suppress(struct cli *, int, char **);
 int	cmd_backup(struct cli *, int, char **);
+int	cmd_feed(struct cli *, int, char **);
+int	cmd_item(struct cli *, int, char **);
 
 #endif

@@ -16,23 +16,110 @@
 #include "conf.h"
 #include "util.h"
 
-enum key_type { KEY_PATH, KEY_STRING };
+enum key_type {
+	KEY_PATH,	/* relative to the file's directory */
+	KEY_STRING,
+	KEY_SIZE,	/* bytes, with an optional K, M or G suffix */
+	KEY_SECONDS,	/* with an optional s, m, h or d suffix */
+};
 
 struct key {
 	const char	*section;
 	const char	*name;
 	enum key_type	 type;
 	size_t		 offset;
+	const char	*def;	/* default for numbers, as a value string */
+	long long	 min, max;
 };
 
 #define KEY(sec, name, type, field) \
-	{ sec, name, type, offsetof(struct config, field) }
+	{ sec, name, type, offsetof(struct config, field), NULL, 0, 0 }
+#define NUM(sec, name, type, field, def, min, max) \
+	{ sec, name, type, offsetof(struct config, field), def, min, max }
 
 /* Every key temabrev.conf(5) documents; nothing else is accepted. */
 static const struct key keys[] = {
 	KEY("general", "database", KEY_PATH, database),
 	KEY("general", "secret_file", KEY_PATH, secret_file),
+	NUM("feeds", "max_size", KEY_SIZE, feeds_max_size, "10M", 1024,
+	    1LL << 30),
+	NUM("feeds", "timeout", KEY_SECONDS, feeds_timeout, "60", 1, 3600),
+	NUM("feeds", "connect_timeout", KEY_SECONDS, feeds_connect_timeout,
+	    "10", 1, 600),
+	KEY("feeds", "ca_file", KEY_PATH, feeds_ca_file),
 };
+
+/* Parses a number with an optional unit suffix; -1 when malformed. */
+static int
+parse_number(const char *v, enum key_type type, long long *out)
+{
+	char *end;
+	long long n, mult = 1;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || end == v || n < 0)
+		return -1;
+	if (type == KEY_SIZE) {
+		switch (*end) {
+		case 'K': case 'k': mult = 1024; end++; break;
+		case 'M': case 'm': mult = 1024 * 1024; end++; break;
+		case 'G': case 'g': mult = 1024 * 1024 * 1024; end++; break;
+		}
+	} else {
+		switch (*end) {
+		case 's': end++; break;
+		case 'm': mult = 60; end++; break;
+		case 'h': mult = 3600; end++; break;
+		case 'd': mult = 86400; end++; break;
+		}
+	}
+	if (*end != '\0' || n > (1LL << 40) / mult)
+		return -1;
+	*out = n * mult;
+	return 0;
+}
+
+/* Sets one key from its value string; 0 or -1 with why filled. */
+static int
+set_key(struct config *cfg, const struct key *k, const char *value,
+    const char *dir, char *why, size_t whylen)
+{
+	void *field = (char *)cfg + k->offset;
+	long long n;
+
+	if (k->type == KEY_SIZE || k->type == KEY_SECONDS) {
+		if (parse_number(value, k->type, &n) == -1 || n < k->min ||
+		    n > k->max) {
+			snprintf(why, whylen, "bad value '%.40s' for %s in [%s]",
+			    value, k->name, k->section);
+			return -1;
+		}
+		*(long long *)field = n;
+		return 0;
+	}
+	free(*(char **)field);
+	*(char **)field = NULL;
+	if (*value == '\0')
+		return 0;	/* empty means the default */
+	if (k->type == KEY_PATH && value[0] != '/' && dir != NULL)
+		*(char **)field = xasprintf("%s/%s", dir, value);
+	else
+		*(char **)field = xstrdup(value);
+	return 0;
+}
+
+/* Numbers start at their documented defaults. */
+static void
+set_defaults(struct config *cfg)
+{
+	char why[128];
+
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (keys[i].def != NULL)
+			set_key(cfg, &keys[i], keys[i].def, NULL, why,
+			    sizeof why);
+}
 
 struct parse_state {
 	struct config	*cfg;
@@ -65,7 +152,6 @@ handler(void *arg, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = arg;
 	const struct key *k;
-	char **field;
 
 	if (st->err[0] != '\0')
 		return 1;	/* keep the first error only */
@@ -80,15 +166,10 @@ handler(void *arg, const char *section, const char *name, const char *value)
 		    name, section);
 		return 0;
 	}
-	field = (char **)(void *)((char *)st->cfg + k->offset);
-	free(*field);
-	*field = NULL;
-	if (*value == '\0')
-		return 1;	/* empty means the default */
-	if (k->type == KEY_PATH && value[0] != '/' && st->dir != NULL)
-		*field = xasprintf("%s/%s", st->dir, value);
-	else
-		*field = xstrdup(value);
+	if (*value == '\0' && k->def != NULL)
+		value = k->def;
+	if (set_key(st->cfg, k, value, st->dir, st->err, sizeof st->err) == -1)
+		return 0;
 	return 1;
 }
 
@@ -114,6 +195,7 @@ conf_load(const char *path, struct config **cfg_r, struct error *err)
 	int line;
 
 	st.cfg = xcalloc(1, sizeof *st.cfg);
+	set_defaults(st.cfg);
 	if (path == NULL)
 		goto done;
 	st.cfg->path = xstrdup(path);
@@ -149,6 +231,7 @@ conf_free(struct config *cfg)
 	free(cfg->path);
 	free(cfg->database);
 	free(cfg->secret_file);
+	free(cfg->feeds_ca_file);
 	free(cfg);
 }
 

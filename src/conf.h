@@ -17,6 +17,11 @@ struct config {
 	/* [general] */
 	char	*database;	/* NULL: $XDG_DATA_HOME/temabrev/temabrev.db */
 	char	*secret_file;	/* NULL: "secret" next to the database */
+	/* [feeds] */
+	long long feeds_max_size;	/* bytes of one fetched feed */
+	long long feeds_timeout;	/* seconds for a whole fetch */
+	long long feeds_connect_timeout; /* seconds to connect */
+	char	*feeds_ca_file;		/* NULL: the system store */
 };
 
 /*

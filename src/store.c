@@ -82,6 +82,44 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"  created INTEGER NOT NULL) WITHOUT ROWID;"
 	"PRAGMA application_id = 1413632598;"
 	"PRAGMA user_version = 1;",
+	/* 1 -> 2: feeds and their items. */
+	"CREATE TABLE feed ("
+	"  id INTEGER PRIMARY KEY,"
+	"  theme_id INTEGER NOT NULL REFERENCES theme(id) ON DELETE CASCADE,"
+	"  url TEXT NOT NULL,"
+	"  title TEXT,"
+	"  active INTEGER NOT NULL DEFAULT 1,"
+	"  etag TEXT,"
+	"  last_modified TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  last_fetch INTEGER NOT NULL DEFAULT 0,"
+	"  last_status INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT,"
+	"  last_new INTEGER NOT NULL DEFAULT 0,"
+	"  last_updated INTEGER NOT NULL DEFAULT 0,"
+	"  failures INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (theme_id, url));"
+	"CREATE TABLE item ("
+	"  id INTEGER PRIMARY KEY,"
+	"  feed_id INTEGER NOT NULL REFERENCES feed(id) ON DELETE CASCADE,"
+	"  identity TEXT NOT NULL,"
+	"  guid TEXT,"
+	"  title TEXT NOT NULL DEFAULT '',"
+	"  link TEXT,"
+	"  author TEXT,"
+	"  published INTEGER NOT NULL DEFAULT 0,"
+	"  updated INTEGER NOT NULL DEFAULT 0,"
+	"  categories TEXT,"
+	"  summary_html TEXT,"
+	"  content_html TEXT,"
+	"  text TEXT,"
+	"  enclosure_url TEXT,"
+	"  enclosure_type TEXT,"
+	"  enclosure_length INTEGER NOT NULL DEFAULT 0,"
+	"  first_seen INTEGER NOT NULL,"
+	"  changed INTEGER NOT NULL,"
+	"  UNIQUE (feed_id, identity));"
+	"PRAGMA user_version = 2;",
 };
 
 enum q {
@@ -107,6 +145,13 @@ enum q {
 	Q_FORGET_DETAILS,
 	Q_FORGET_SUBSCRIBER,
 	Q_FORGET_SUPPRESS,
+	Q_FEED_ADD,
+	Q_FEED_RM,
+	Q_FEED_ALL,
+	Q_FEED_FETCHED,
+	Q_ITEM_INSERT,
+	Q_ITEM_UPDATE,
+	Q_ITEM_ALL,
 	Q_SUPPRESSED,
 	Q_SUPPRESS_ADD,
 	Q_SUPPRESS_RM,
@@ -191,6 +236,57 @@ static const char *const sql[Q_COUNT] = {
 	    "INSERT INTO suppression (addr_hash, email, reason, created) "
 	    "VALUES (?1, NULL, 'forgotten', ?2) "
 	    "ON CONFLICT (addr_hash) DO UPDATE SET email = NULL",
+	[Q_FEED_ADD] =
+	    "INSERT INTO feed (theme_id, url, created) VALUES (?1, ?2, ?3)",
+	[Q_FEED_RM] =
+	    "DELETE FROM feed WHERE id = ?1",
+	[Q_FEED_ALL] =
+	    "SELECT f.id, f.theme_id, t.slug, f.url, f.title, f.active, f.etag,"
+	    " f.last_modified, f.created, f.last_fetch, f.last_status,"
+	    " f.last_error, f.last_new, f.last_updated, f.failures "
+	    "FROM feed f JOIN theme t ON t.id = f.theme_id "
+	    "WHERE (?1 = 0 OR f.theme_id = ?1) AND (?2 = 0 OR f.active) "
+	    "ORDER BY f.id",
+	[Q_FEED_FETCHED] =
+	    "UPDATE feed SET last_fetch = ?2, last_status = ?3, last_error = ?4,"
+	    " last_new = ?5, last_updated = ?6,"
+	    " failures = CASE WHEN ?4 IS NULL THEN 0 ELSE failures + 1 END,"
+	    " etag = CASE WHEN ?4 IS NULL AND ?3 <> 304 THEN ?7 ELSE etag END,"
+	    " last_modified = CASE WHEN ?4 IS NULL AND ?3 <> 304 THEN ?8"
+	    "   ELSE last_modified END,"
+	    " title = coalesce(?9, title), url = coalesce(?10, url),"
+	    " active = CASE WHEN ?11 THEN 0 ELSE active END "
+	    "WHERE id = ?1",
+	[Q_ITEM_INSERT] =
+	    "INSERT INTO item (feed_id, identity, guid, title, link, author,"
+	    " published, updated, categories, summary_html, content_html, text,"
+	    " enclosure_url, enclosure_type, enclosure_length, first_seen,"
+	    " changed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+	    " ?12, ?13, ?14, ?15, ?16, ?16) "
+	    "ON CONFLICT (feed_id, identity) DO NOTHING",
+	/* Changes only what differs, so an unchanged item is not rewritten. */
+	[Q_ITEM_UPDATE] =
+	    "UPDATE item SET guid = ?3, title = ?4, link = ?5, author = ?6,"
+	    " published = ?7, updated = ?8, categories = ?9, summary_html = ?10,"
+	    " content_html = ?11, text = ?12, enclosure_url = ?13,"
+	    " enclosure_type = ?14, enclosure_length = ?15, changed = ?16 "
+	    "WHERE feed_id = ?1 AND identity = ?2 AND (guid IS NOT ?3"
+	    " OR title IS NOT ?4 OR link IS NOT ?5 OR author IS NOT ?6"
+	    " OR published IS NOT ?7 OR updated IS NOT ?8"
+	    " OR categories IS NOT ?9 OR summary_html IS NOT ?10"
+	    " OR content_html IS NOT ?11 OR text IS NOT ?12"
+	    " OR enclosure_url IS NOT ?13 OR enclosure_type IS NOT ?14"
+	    " OR enclosure_length IS NOT ?15)",
+	[Q_ITEM_ALL] =
+	    "SELECT i.id, i.feed_id, i.identity, i.guid, i.title, i.link,"
+	    " i.author, i.published, i.updated, i.categories, i.summary_html,"
+	    " i.content_html, i.text, i.enclosure_url, i.enclosure_type,"
+	    " i.enclosure_length, i.first_seen, 0, f.theme_id, t.slug, f.url "
+	    "FROM item i JOIN feed f ON f.id = i.feed_id "
+	    "JOIN theme t ON t.id = f.theme_id "
+	    "WHERE (?1 = 0 OR f.theme_id = ?1) "
+	    "ORDER BY coalesce(nullif(i.published, 0), nullif(i.updated, 0),"
+	    " i.first_seen) DESC, i.id DESC",
 	[Q_SUPPRESSED] =
 	    "SELECT 1 FROM suppression WHERE addr_hash = ?1",
 	[Q_SUPPRESS_ADD] =
@@ -1142,6 +1238,221 @@ store_subscriber_forget(struct store *st, int64_t id, const char *email,
 fail:
 	store_rollback(st);
 	return -1;
+}
+
+/* ---- feeds and items ---- */
+
+int
+store_feed_add(struct store *st, int64_t theme_id, const char *url,
+    int64_t *id_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_FEED_ADD, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, theme_id);
+	bind_text(s, 2, url);
+	sqlite3_bind_int64(s, 3, util_now());
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		error_set(err, EX_DATAERR, "the theme has the feed %s already",
+		    url);
+		return -1;
+	}
+	if (rc != SQLITE_DONE)
+		return fail(st, err, rc, "add feed");
+	*id_r = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_feed_rm(struct store *st, int64_t id, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_FEED_RM, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	if (run(st, s, err, "remove feed") == -1)
+		return -1;
+	if (sqlite3_changes(st->db) == 0) {
+		error_set(err, EX_DATAERR, "no feed %lld", (long long)id);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+col_null(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL ? NULL :
+	    (const char *)sqlite3_column_text(s, i);
+}
+
+static void
+feed_from_row(sqlite3_stmt *s, int c, struct store_feed *f)
+{
+	f->id = sqlite3_column_int64(s, c);
+	f->theme_id = sqlite3_column_int64(s, c + 1);
+	f->slug = col_text(s, c + 2);
+	f->url = col_text(s, c + 3);
+	f->title = col_null(s, c + 4);
+	f->active = sqlite3_column_int(s, c + 5);
+	f->etag = col_null(s, c + 6);
+	f->last_modified = col_null(s, c + 7);
+	f->created = sqlite3_column_int64(s, c + 8);
+	f->last_fetch = sqlite3_column_int64(s, c + 9);
+	f->last_status = (long)sqlite3_column_int64(s, c + 10);
+	f->last_error = col_null(s, c + 11);
+	f->last_new = sqlite3_column_int64(s, c + 12);
+	f->last_updated = sqlite3_column_int64(s, c + 13);
+	f->failures = sqlite3_column_int64(s, c + 14);
+}
+
+int
+store_feed_foreach(struct store *st, int64_t theme_id, int active_only,
+    int (*cb)(const struct store_feed *, void *), void *arg,
+    struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_feed f;
+	int rc, ret = 0;
+
+	/* Its own statement: cb stores what it fetched meanwhile. */
+	rc = sqlite3_prepare_v2(st->db, sql[Q_FEED_ALL], -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, err, rc, "list feeds");
+	sqlite3_bind_int64(s, 1, theme_id);
+	sqlite3_bind_int(s, 2, active_only);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		feed_from_row(s, 0, &f);
+		if ((ret = cb(&f, arg)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = fail(st, err, rc, "list feeds");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+store_feed_fetched(struct store *st, int64_t id,
+    const struct store_fetch_outcome *o, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_FEED_FETCHED, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, util_now());
+	sqlite3_bind_int64(s, 3, o->status);
+	bind_text(s, 4, o->error);
+	sqlite3_bind_int64(s, 5, o->nnew);
+	sqlite3_bind_int64(s, 6, o->nupdated);
+	bind_text(s, 7, o->etag);
+	bind_text(s, 8, o->last_modified);
+	bind_text(s, 9, o->title);
+	bind_text(s, 10, o->moved_to);
+	sqlite3_bind_int(s, 11, o->deactivate);
+	return run(st, s, err, "record fetch");
+}
+
+static void
+bind_item(sqlite3_stmt *s, const struct store_item *it)
+{
+	sqlite3_bind_int64(s, 1, it->feed_id);
+	bind_text(s, 2, it->identity);
+	bind_text(s, 3, it->guid);
+	bind_text(s, 4, it->title ? it->title : "");
+	bind_text(s, 5, it->link);
+	bind_text(s, 6, it->author);
+	sqlite3_bind_int64(s, 7, it->published);
+	sqlite3_bind_int64(s, 8, it->updated);
+	bind_text(s, 9, it->categories);
+	bind_text(s, 10, it->summary_html);
+	bind_text(s, 11, it->content_html);
+	bind_text(s, 12, it->text);
+	bind_text(s, 13, it->enclosure_url);
+	bind_text(s, 14, it->enclosure_type);
+	sqlite3_bind_int64(s, 15, it->enclosure_length);
+	sqlite3_bind_int64(s, 16, util_now());
+}
+
+int
+store_item_upsert(struct store *st, const struct store_item *it,
+    enum store_upsert *outcome_r, struct error *err)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(st, Q_ITEM_INSERT, err)) == NULL)
+		return -1;
+	bind_item(s, it);
+	if (run(st, s, err, "store item") == -1)
+		return -1;
+	if (sqlite3_changes(st->db) == 1) {
+		*outcome_r = STORE_NEW;
+		return 0;
+	}
+	if ((s = stmt(st, Q_ITEM_UPDATE, err)) == NULL)
+		return -1;
+	bind_item(s, it);
+	if (run(st, s, err, "update item") == -1)
+		return -1;
+	*outcome_r = sqlite3_changes(st->db) == 1 ? STORE_UPDATED :
+	    STORE_UNCHANGED;
+	return 0;
+}
+
+int
+store_item_foreach(struct store *st, int64_t theme_id, int unsent_only,
+    int (*cb)(const struct store_item *, const struct store_feed *, void *),
+    void *arg, struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_item it;
+	struct store_feed f;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, sql[Q_ITEM_ALL], -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, err, rc, "list items");
+	sqlite3_bind_int64(s, 1, theme_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&it, 0, sizeof it);
+		memset(&f, 0, sizeof f);
+		it.id = sqlite3_column_int64(s, 0);
+		it.feed_id = sqlite3_column_int64(s, 1);
+		it.identity = col_text(s, 2);
+		it.guid = col_null(s, 3);
+		it.title = col_text(s, 4);
+		it.link = col_null(s, 5);
+		it.author = col_null(s, 6);
+		it.published = sqlite3_column_int64(s, 7);
+		it.updated = sqlite3_column_int64(s, 8);
+		it.categories = col_null(s, 9);
+		it.summary_html = col_null(s, 10);
+		it.content_html = col_null(s, 11);
+		it.text = col_null(s, 12);
+		it.enclosure_url = col_null(s, 13);
+		it.enclosure_type = col_null(s, 14);
+		it.enclosure_length = sqlite3_column_int64(s, 15);
+		it.first_seen = sqlite3_column_int64(s, 16);
+		it.sent = sqlite3_column_int(s, 17);
+		f.id = it.feed_id;
+		f.theme_id = sqlite3_column_int64(s, 18);
+		f.slug = col_text(s, 19);
+		f.url = col_text(s, 20);
+		if (unsent_only && it.sent)
+			continue;
+		if ((ret = cb(&it, &f, arg)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = fail(st, err, rc, "list items");
+	sqlite3_finalize(s);
+	return ret;
 }
 
 /* ---- suppression ---- */

@@ -44,7 +44,7 @@ enum store_event {
 	STORE_EV_UNSUPPRESS
 };
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /*
  * Configures sqlite for the process; call once at start-up, before any
@@ -196,6 +196,89 @@ int	store_subscriber_foreach(struct store *, const char *key,
 int	store_subscriber_forget(struct store *, int64_t id, const char *email,
 	    const char *key, const char *hash, const char *source,
 	    struct error *);
+
+/* ---- feeds and items ---- */
+
+struct store_feed {
+	int64_t		 id;
+	int64_t		 theme_id;
+	const char	*slug;		/* the theme's */
+	const char	*url;
+	const char	*title;		/* from the last good fetch, or NULL */
+	int		 active;
+	const char	*etag;		/* validators for a conditional GET */
+	const char	*last_modified;
+	int64_t		 created;
+	int64_t		 last_fetch;	/* 0: never */
+	long		 last_status;	/* HTTP status; 0: no response */
+	const char	*last_error;	/* NULL after a good fetch */
+	int64_t		 last_new, last_updated;
+	int64_t		 failures;	/* consecutive */
+};
+
+/* Adds a feed to a theme; EX_DATAERR when the theme has that URL already. */
+int	store_feed_add(struct store *, int64_t theme_id, const char *url,
+	    int64_t *id_r, struct error *);
+/* Removes a feed and its items. EX_DATAERR when there is no such feed. */
+int	store_feed_rm(struct store *, int64_t id, struct error *);
+/*
+ * Calls cb for each feed (of theme_id, or all when 0; only active ones
+ * when active_only), borrowed for the call, in id order.
+ */
+int	store_feed_foreach(struct store *, int64_t theme_id, int active_only,
+	    int (*cb)(const struct store_feed *, void *), void *arg,
+	    struct error *);
+
+/* What one fetch of a feed came to; NULL strings leave a field as it is. */
+struct store_fetch_outcome {
+	long		 status;
+	const char	*error;		/* NULL: a good fetch */
+	int64_t		 nnew, nupdated;
+	const char	*etag, *last_modified, *title;
+	const char	*moved_to;	/* a permanent redirect's new URL */
+	int		 deactivate;	/* 410 Gone */
+};
+/* Records a fetch on the feed: time, status, error, counts, failures. */
+int	store_feed_fetched(struct store *, int64_t id,
+	    const struct store_fetch_outcome *, struct error *);
+
+/* An item as read from a feed (all borrowed). */
+struct store_item {
+	int64_t		 id;		/* out, for listings */
+	int64_t		 feed_id;
+	const char	*identity;	/* feed_item_identity() */
+	const char	*guid;
+	const char	*title;
+	const char	*link;
+	const char	*author;
+	int64_t		 published, updated;	/* 0: unknown */
+	const char	*categories;
+	const char	*summary_html;
+	const char	*content_html;
+	const char	*text;
+	const char	*enclosure_url;
+	const char	*enclosure_type;
+	int64_t		 enclosure_length;
+	int64_t		 first_seen;	/* out */
+	int		 sent;		/* out: carried by an edition */
+};
+
+enum store_upsert { STORE_UNCHANGED, STORE_NEW, STORE_UPDATED };
+
+/*
+ * Stores an item under (feed, identity): a new one is added, a changed one
+ * updated in place (never duplicated), an unchanged one left alone. The
+ * outcome goes to outcome_r.
+ */
+int	store_item_upsert(struct store *, const struct store_item *,
+	    enum store_upsert *outcome_r, struct error *);
+/*
+ * Streams the items of a theme (0: all), newest first (published, else
+ * updated, else first seen), only unsent ones when unsent_only.
+ */
+int	store_item_foreach(struct store *, int64_t theme_id, int unsent_only,
+	    int (*cb)(const struct store_item *, const struct store_feed *,
+	    void *), void *arg, struct error *);
 
 /* ---- suppression list (keyed hashes of addresses) ---- */
 

@@ -14,6 +14,9 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include <libxml/parser.h>
+
+#include "fetch.h"
 #include "log.h"
 #include "store.h"
 
@@ -22,6 +25,9 @@ static const struct cli_cmd nouns[] = {
 	    "manage themes (each theme is one newsletter list)" },
 	{ "sub", cmd_sub, "add|rm|list|show|import|export|forget ...",
 	    "manage subscribers and their subscriptions" },
+	{ "feed", cmd_feed, "add|list|rm|fetch ...",
+	    "manage each theme's article feeds and fetch them" },
+	{ "item", cmd_item, "list ...", "list the items the feeds brought" },
 	{ "suppress", cmd_suppress, "add|list|rm ...",
 	    "manage the suppression list (addresses never added or mailed)" },
 	{ "backup", cmd_backup, "FILE",
@@ -58,6 +64,9 @@ main(int argc, char **argv)
 	umask(umask(0) | 007);
 	signal(SIGPIPE, SIG_IGN);
 	store_init();
+	xmlInitParser();
+	if (fetch_init(&c.err) == -1)
+		return cli_fail(&c);
 	/* '+': stop at the command, whose own options follow it. */
 	while ((ch = getopt_long(argc, argv, "+d:c:hV", opts, NULL)) != -1) {
 		switch (ch) {
@@ -87,6 +96,7 @@ main(int argc, char **argv)
 	rc = cli_dispatch(&c, "temabrev", nouns, sizeof nouns / sizeof nouns[0],
 	    argc, argv);
 	cli_close(&c);
+	xmlCleanupParser();
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		fprintf(stderr, "temabrev: standard output: write error\n");
 		if (rc == 0)

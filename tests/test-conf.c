@@ -75,6 +75,8 @@ static const struct bad_case bad[] = {
 	{ "[general]\ndatabse = x\n", ":2: unknown key databse in [general]" },
 	{ "[general]\n\n[smtpp]\nhost = x\n", ":4: unknown section [smtpp]" },
 	{ "[general]\nthis is not ini\n", ":2: syntax error" },
+	{ "[feeds]\nmax_size = lots\n", ":2: bad value 'lots' for max_size" },
+	{ "[feeds]\ntimeout = 0\n", ":2: bad value '0' for timeout" },
 };
 
 START_TEST(test_bad_files)
@@ -88,6 +90,27 @@ START_TEST(test_bad_files)
 	ck_assert_int_eq(err.code, EX_CONFIG);
 	ck_assert_msg(strstr(err.msg, bad[_i].want) != NULL, "%s", err.msg);
 	ck_assert_int_eq(conf_load("/nonexistent.conf", &c, &err), -1);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_numbers)
+{
+	char *path = tbtest_path("n.conf");
+	struct config *c = NULL;
+	struct error err = { 0 };
+
+	ck_assert_int_eq(conf_load(NULL, &c, &err), 0);
+	ck_assert_int_eq(c->feeds_max_size, 10 * 1024 * 1024);
+	ck_assert_int_eq(c->feeds_timeout, 60);
+	conf_free(c);
+	tbtest_write(path, "[feeds]\nmax_size = 512K\ntimeout = 2m\n"
+	    "connect_timeout =\n", -1);
+	ck_assert_msg(conf_load(path, &c, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(c->feeds_max_size, 512 * 1024);
+	ck_assert_int_eq(c->feeds_timeout, 120);
+	ck_assert_int_eq(c->feeds_connect_timeout, 10);
+	conf_free(c);
 	free(path);
 }
 END_TEST
@@ -116,6 +139,7 @@ main(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_file_and_precedence);
 	tcase_add_loop_test(tc, test_bad_files, 0, sizeof bad / sizeof bad[0]);
+	tcase_add_test(tc, test_numbers);
 	tcase_add_test(tc, test_locate);
 	suite_add_tcase(s, tc);
 	return tbtest_run(s);

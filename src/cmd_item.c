@@ -1,0 +1,117 @@
+/*
+ * temabrev item: the items the feeds brought, newest first.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "store.h"
+
+#define U_LIST "temabrev item list [--theme SLUG] [--unsent] [--json]"
+
+struct item_opts {
+	const char	*theme;
+	int		 unsent;
+	int		 json;
+};
+
+static json_t *
+item_json(const struct store_item *it, const struct store_feed *f)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "id", json_integer(it->id));
+	json_object_set_new(o, "feed", json_integer(it->feed_id));
+	json_object_set_new(o, "theme", cli_json_str(f->slug));
+	json_object_set_new(o, "guid", cli_json_str(it->guid));
+	json_object_set_new(o, "title", cli_json_str(it->title));
+	json_object_set_new(o, "link", cli_json_str(it->link));
+	json_object_set_new(o, "author", cli_json_str(it->author));
+	json_object_set_new(o, "published", it->published ?
+	    cli_json_time(it->published) : json_null());
+	json_object_set_new(o, "updated", it->updated ?
+	    cli_json_time(it->updated) : json_null());
+	json_object_set_new(o, "categories", cli_json_str(it->categories));
+	json_object_set_new(o, "first_seen", cli_json_time(it->first_seen));
+	json_object_set_new(o, "sent", json_boolean(it->sent));
+	return o;
+}
+
+static int
+list_cb(const struct store_item *it, const struct store_feed *f, void *arg)
+{
+	const struct item_opts *o = arg;
+	char when[UTIL_ISO_LEN];
+	int64_t t = it->published ? it->published :
+	    it->updated ? it->updated : it->first_seen;
+
+	if (o->json) {
+		cli_json_line(item_json(it, f));
+		return 0;
+	}
+	printf("%-6lld %.10s  %-24s %s%s\n       %s\n", (long long)it->id,
+	    util_iso_time(t, when), f->slug, it->sent ? "(sent) " : "",
+	    it->title, it->link ? it->link : "");
+	return 0;
+}
+
+static int
+item_list(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "theme", required_argument, NULL, 't' },
+		{ "unsent", no_argument, NULL, 'u' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct item_opts o = { 0 };
+	struct store_theme *t = NULL;
+	int64_t tid = 0;
+	int ch, r;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't': o.theme = optarg; break;
+		case 'u': o.unsent = 1; break;
+		case 'j': o.json = 1; break;
+		case 'h':
+			printf("usage: %s\n", U_LIST);
+			return 0;
+		default:
+			return cli_usage(U_LIST);
+		}
+	}
+	if (optind != argc)
+		return cli_usage(U_LIST);
+	if (o.theme != NULL) {
+		if ((r = store_theme_get(cli_store(c), o.theme, &t,
+		    &c->err)) == -1)
+			return cli_fail(c);
+		if (r == 0)
+			return cli_error(EX_DATAERR, "no theme %s", o.theme);
+		tid = t->id;
+		store_theme_free(t);
+	}
+	if (store_item_foreach(cli_store(c), tid, o.unsent, list_cb, &o,
+	    &c->err) == -1)
+		return cli_fail(c);
+	return 0;
+}
+
+static const struct cli_cmd verbs[] = {
+	{ "list", item_list, "[--theme SLUG] [--unsent] [--json]",
+	    "list stored items, newest first" },
+};
+
+int
+cmd_item(struct cli *c, int argc, char **argv)
+{
+	return cli_dispatch(c, "temabrev item", verbs,
+	    sizeof verbs / sizeof verbs[0], argc - 1, argv + 1);
+}
