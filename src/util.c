@@ -146,7 +146,8 @@ buf_reserve(struct buf *b, size_t extra)
 void
 buf_add(struct buf *b, const void *p, size_t n)
 {
-	buf_reserve(b, n);
+	if (b->len + n + 1 > b->cap)
+		buf_reserve(b, n);
 	if (n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
@@ -160,9 +161,9 @@ buf_addstr(struct buf *b, const char *s)
 }
 
 void
-buf_addc(struct buf *b, char c)
+buf_grow(struct buf *b, size_t extra)
 {
-	buf_add(b, &c, 1);
+	buf_reserve(b, extra);
 }
 
 void

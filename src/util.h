@@ -48,7 +48,16 @@ void	 buf_free(struct buf *);
 void	 buf_reset(struct buf *);
 void	 buf_add(struct buf *, const void *, size_t);
 void	 buf_addstr(struct buf *, const char *);
-void	 buf_addc(struct buf *, char);
+void	 buf_grow(struct buf *, size_t extra);
+/* One byte: inline, since text renderers append a character at a time. */
+static inline void
+buf_addc(struct buf *b, char c)
+{
+	if (b->len + 2 > b->cap)
+		buf_grow(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
 void	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Returns the data (caller frees) and leaves the buffer empty. */
