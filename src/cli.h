@@ -75,5 +75,7 @@ int	cmd_suppress(struct cli *, int, char **);
 int	cmd_backup(struct cli *, int, char **);
 int	cmd_feed(struct cli *, int, char **);
 int	cmd_item(struct cli *, int, char **);
+int	cmd_edition(struct cli *, int, char **);
+int	cmd_send(struct cli *, int, char **);
 
 #endif

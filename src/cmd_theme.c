@@ -16,7 +16,7 @@
 #define U_ADD "temabrev theme add SLUG --name NAME [--description TEXT] " \
 	"[--lang sv|en]"
 #define U_EDIT "temabrev theme edit SLUG [--name NAME] [--description TEXT] " \
-	"[--lang sv|en]"
+	"[--lang sv|en] [--from 'NAME <ADDR>']"
 #define U_LIST "temabrev theme list [--json]"
 #define U_SHOW "temabrev theme show SLUG [--json]"
 #define U_RM "temabrev theme rm SLUG [--force]"
@@ -25,6 +25,7 @@ struct theme_opts {
 	const char	*name;
 	const char	*description;
 	const char	*lang;
+	const char	*from;
 	int		 json;
 	int		 force;
 };
@@ -38,6 +39,7 @@ parse(int argc, char **argv, struct theme_opts *o, const char *usage,
 		{ "name", required_argument, NULL, 'n' },
 		{ "description", required_argument, NULL, 'D' },
 		{ "lang", required_argument, NULL, 'l' },
+		{ "from", required_argument, NULL, 'F' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
@@ -53,6 +55,7 @@ parse(int argc, char **argv, struct theme_opts *o, const char *usage,
 		case 'n': o->name = optarg; break;
 		case 'D': o->description = optarg; break;
 		case 'l': o->lang = optarg; break;
+		case 'F': o->from = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'f': o->force = 1; break;
 		case 'h':
@@ -79,6 +82,8 @@ check(struct cli *c, const struct theme_opts *o, int adding)
 	    theme_check_text("description", o->description, 0, &c->err) == -1)
 		return -1;
 	if (o->lang && theme_check_lang(o->lang, &c->err) == -1)
+		return -1;
+	if (o->from && *o->from && theme_check_from(o->from, &c->err) == -1)
 		return -1;
 	return 0;
 }
@@ -112,12 +117,12 @@ theme_edit(struct cli *c, int argc, char **argv)
 		return help ? 0 : cli_usage(U_EDIT);
 	if (argc - i != 1)
 		return cli_usage(U_EDIT);
-	if (!o.name && !o.description && !o.lang)
+	if (!o.name && !o.description && !o.lang && !o.from)
 		return cli_error(EX_USAGE, "theme edit: nothing to change");
 	if (check(c, &o, 0) == -1)
 		return cli_fail(c);
 	if (store_theme_edit(cli_store(c), argv[i], o.name, o.description,
-	    o.lang, &c->err) == -1)
+	    o.lang, o.from, &c->err) == -1)
 		return cli_fail(c);
 	printf("theme %s changed\n", argv[i]);
 	return 0;
@@ -136,6 +141,7 @@ theme_json(const struct store_theme *t)
 	json_object_set_new(o, "description", cli_json_str(t->description));
 	json_object_set_new(o, "lang", cli_json_str(t->lang));
 	json_object_set_new(o, "created", cli_json_time(t->created));
+	json_object_set_new(o, "from", cli_json_str(t->from_addr));
 	json_object_set_new(o, "counts", counts);
 	return o;
 }
@@ -241,7 +247,7 @@ static const struct cli_cmd verbs[] = {
 	{ "add", theme_add, "SLUG --name NAME [--description TEXT] "
 	    "[--lang sv|en]", "add a theme" },
 	{ "edit", theme_edit, "SLUG [--name NAME] [--description TEXT] "
-	    "[--lang sv|en]", "change a theme" },
+	    "[--lang sv|en] [--from 'NAME <ADDR>']", "change a theme" },
 	{ "list", theme_list, "[--json]", "list themes with their counts" },
 	{ "show", theme_show, "SLUG [--json]", "show one theme" },
 	{ "rm", theme_rm, "SLUG [--force]",

@@ -21,6 +21,7 @@ enum key_type {
 	KEY_STRING,
 	KEY_SIZE,	/* bytes, with an optional K, M or G suffix */
 	KEY_SECONDS,	/* with an optional s, m, h or d suffix */
+	KEY_INT,
 };
 
 struct key {
@@ -34,6 +35,8 @@ struct key {
 
 #define KEY(sec, name, type, field) \
 	{ sec, name, type, offsetof(struct config, field), NULL, 0, 0 }
+#define STR(sec, name, type, field, def) \
+	{ sec, name, type, offsetof(struct config, field), def, 0, 0 }
 #define NUM(sec, name, type, field, def, min, max) \
 	{ sec, name, type, offsetof(struct config, field), def, min, max }
 
@@ -47,6 +50,29 @@ static const struct key keys[] = {
 	NUM("feeds", "connect_timeout", KEY_SECONDS, feeds_connect_timeout,
 	    "10", 1, 600),
 	KEY("feeds", "ca_file", KEY_PATH, feeds_ca_file),
+	KEY("general", "from", KEY_STRING, from),
+	KEY("general", "list_domain", KEY_STRING, list_domain),
+	KEY("general", "base_url", KEY_STRING, base_url),
+	STR("general", "templates", KEY_PATH, templates, TB_TEMPLATES_DIR),
+	STR("smtp", "host", KEY_STRING, smtp_host, "localhost"),
+	NUM("smtp", "port", KEY_INT, smtp_port, "587", 1, 65535),
+	STR("smtp", "tls", KEY_STRING, smtp_tls, "starttls"),
+	KEY("smtp", "ca_file", KEY_PATH, smtp_ca_file),
+	KEY("smtp", "user", KEY_STRING, smtp_user),
+	KEY("smtp", "password_file", KEY_PATH, smtp_password_file),
+	NUM("smtp", "connections", KEY_INT, smtp_connections, "4", 1, 64),
+	NUM("smtp", "max_per_connection", KEY_INT, smtp_max_per_connection,
+	    "100", 1, 100000),
+	NUM("smtp", "rate", KEY_INT, smtp_rate, "50", 0, 1000000),
+	NUM("smtp", "max_per_hour", KEY_INT, smtp_max_per_hour, "20000", 0,
+	    1LL << 40),
+	NUM("smtp", "max_per_day", KEY_INT, smtp_max_per_day, "200000", 0,
+	    1LL << 40),
+	NUM("smtp", "timeout", KEY_SECONDS, smtp_timeout, "120", 1, 3600),
+	NUM("send", "max_attempts", KEY_INT, send_max_attempts, "10", 1, 1000),
+	NUM("send", "max_age", KEY_SECONDS, send_max_age, "3d", 60,
+	    365 * 86400),
+	NUM("send", "retry", KEY_SECONDS, send_retry, "5m", 1, 86400),
 };
 
 /* Parses a number with an optional unit suffix; -1 when malformed. */
@@ -60,7 +86,9 @@ parse_number(const char *v, enum key_type type, long long *out)
 	n = strtoll(v, &end, 10);
 	if (errno != 0 || end == v || n < 0)
 		return -1;
-	if (type == KEY_SIZE) {
+	if (type == KEY_INT) {
+		/* no suffix */
+	} else if (type == KEY_SIZE) {
 		switch (*end) {
 		case 'K': case 'k': mult = 1024; end++; break;
 		case 'M': case 'm': mult = 1024 * 1024; end++; break;
@@ -88,7 +116,8 @@ set_key(struct config *cfg, const struct key *k, const char *value,
 	void *field = (char *)cfg + k->offset;
 	long long n;
 
-	if (k->type == KEY_SIZE || k->type == KEY_SECONDS) {
+	if (k->type == KEY_SIZE || k->type == KEY_SECONDS ||
+	    k->type == KEY_INT) {
 		if (parse_number(value, k->type, &n) == -1 || n < k->min ||
 		    n > k->max) {
 			snprintf(why, whylen, "bad value '%.40s' for %s in [%s]",
@@ -170,6 +199,12 @@ handler(void *arg, const char *section, const char *name, const char *value)
 		value = k->def;
 	if (set_key(st->cfg, k, value, st->dir, st->err, sizeof st->err) == -1)
 		return 0;
+	if (k->offset == offsetof(struct config, smtp_tls) &&
+	    strcmp(value, "starttls") != 0 && strcmp(value, "none") != 0) {
+		snprintf(st->err, sizeof st->err, "tls in [smtp] must be "
+		    "starttls or none (libESMTP has no implicit TLS)");
+		return 0;
+	}
 	return 1;
 }
 
@@ -232,6 +267,15 @@ conf_free(struct config *cfg)
 	free(cfg->database);
 	free(cfg->secret_file);
 	free(cfg->feeds_ca_file);
+	free(cfg->from);
+	free(cfg->list_domain);
+	free(cfg->base_url);
+	free(cfg->templates);
+	free(cfg->smtp_host);
+	free(cfg->smtp_tls);
+	free(cfg->smtp_ca_file);
+	free(cfg->smtp_user);
+	free(cfg->smtp_password_file);
 	free(cfg);
 }
 

@@ -17,11 +17,32 @@ struct config {
 	/* [general] */
 	char	*database;	/* NULL: $XDG_DATA_HOME/temabrev/temabrev.db */
 	char	*secret_file;	/* NULL: "secret" next to the database */
+	char	*from;		/* "Name <addr>" of every newsletter */
+	char	*list_domain;	/* temabrev's own addresses live here */
+	char	*base_url;	/* web side (unsubscribe links), or NULL */
+	char	*templates;	/* template directory */
 	/* [feeds] */
 	long long feeds_max_size;	/* bytes of one fetched feed */
 	long long feeds_timeout;	/* seconds for a whole fetch */
 	long long feeds_connect_timeout; /* seconds to connect */
 	char	*feeds_ca_file;		/* NULL: the system store */
+	/* [smtp] */
+	char	*smtp_host;
+	long long smtp_port;
+	char	*smtp_tls;		/* "starttls" or "none" */
+	char	*smtp_ca_file;
+	char	*smtp_user;
+	char	*smtp_password_file;
+	long long smtp_connections;
+	long long smtp_max_per_connection;
+	long long smtp_rate;		/* messages per second, 0: no limit */
+	long long smtp_max_per_hour;	/* 0: no limit */
+	long long smtp_max_per_day;	/* 0: no limit */
+	long long smtp_timeout;		/* seconds per SMTP command */
+	/* [send] */
+	long long send_max_attempts;	/* then a deferred row fails */
+	long long send_max_age;		/* seconds; then it fails */
+	long long send_retry;		/* first retry delay, doubling */
 };
 
 /*

@@ -1,18 +1,35 @@
 /*
- * html: sanitizing feed HTML and rendering it as plain text, on libxml2's
- * HTML parser. URL resolution is RFC 3986 section 5 (xmlBuildURI), with
- * RFC 3987 IRIs kept readable; text wrapping follows RFC 3676's advice of
- * 72 columns. See html.h for the rules.
+ * html: sanitizing feed HTML and rendering it as plain text. The HTML is
+ * read by HTML 4 rules as libxml2's HTML parser reads it; URL resolution is
+ * RFC 3986 section 5 (xmlBuildURI), with RFC 3987 IRIs kept readable; text
+ * wrapping follows RFC 3676's advice of 72 columns. See html.h for the
+ * rules.
  *
- * Both walks are over the tree libxml2 builds for
- * "<html><body>FRAGMENT</body></html>": wrapping the fragment in a body
- * keeps the parser from inventing a <p> around leading text (NOIMPLIED
- * does not stop that), and any <head> matter the fragment carries lands in
- * <head>, which is dropped.
+ * A fragment is read once into a small tree of our own (struct hdoc: nodes
+ * in one array, strings in one buffer), which the three walks (sanitize,
+ * plain text, one line) read. The tree is the one libxml2's HTML parser
+ * builds for "<html><body>FRAGMENT</body></html>": wrapping the fragment in
+ * a body keeps the parser from inventing a <p> around leading text
+ * (NOIMPLIED does not stop that), and any <head> matter the fragment
+ * carries lands in <head>, which is dropped.
+ *
+ * Two readers build it. The quick reader (quick_parse) knows the part of
+ * libxml2 2.9's HTML parser that feed HTML uses: text, character and
+ * entity references, comments, start tags with attributes (quoted or not),
+ * end tags, and the HTML 4 rules for implied end tags (htmlStartClose and
+ * htmlEndPriority, copied below). Anything else (a <script> or <style>
+ * body, a DOCTYPE, <html>/<head>/<body>, a prefixed name, a broken tag or
+ * reference, nesting deeper than QP_DEPTH) makes it give up, and libxml2's
+ * parser reads the fragment instead, its tree copied into ours. Built with
+ * -DHTML_CROSSCHECK, every fragment the quick reader accepts is read by
+ * libxml2 as well and the two trees compared (abort on a difference):
+ * that is how the quick reader is checked against libxml2, and it is only
+ * used with the libxml2 version it was checked with (quick_usable()).
  */
 #include "config.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +37,8 @@
 #include <strings.h>
 
 #include <libxml/HTMLparser.h>
+#include <libxml/HTMLtree.h>
+#include <libxml/parser.h>
 #include <libxml/uri.h>
 #include <libxml/xmlerror.h>
 
@@ -29,53 +48,6 @@
 /* Deeper elements are dropped: the walks recurse, and no real post nests
  * this deep. */
 #define MAX_DEPTH 200
-
-/* ---- keeping libxml2 quiet ---- */
-
-/*
- * libxml2 reports some errors through its process-wide (per-thread)
- * handlers even with HTML_PARSE_NOERROR, and their default writes to
- * stderr. Modules never print, so the handlers are swapped for silent ones
- * around each parse and the caller's put back after.
- */
-struct quiet {
-	xmlStructuredErrorFunc	 serror;
-	void			*sctx;
-	xmlGenericErrorFunc	 generic;
-	void			*gctx;
-};
-
-static void
-silent_serror(void *ctx, xmlErrorPtr e)
-{
-	(void)ctx;
-	(void)e;
-}
-
-static void
-silent_generic(void *ctx, const char *fmt, ...)
-{
-	(void)ctx;
-	(void)fmt;
-}
-
-static void
-quiet_on(struct quiet *q)
-{
-	q->serror = xmlStructuredError;
-	q->sctx = xmlStructuredErrorContext;
-	q->generic = xmlGenericError;
-	q->gctx = xmlGenericErrorContext;
-	xmlSetStructuredErrorFunc(NULL, silent_serror);
-	xmlSetGenericErrorFunc(NULL, silent_generic);
-}
-
-static void
-quiet_off(const struct quiet *q)
-{
-	xmlSetStructuredErrorFunc(q->sctx, q->serror);
-	xmlSetGenericErrorFunc(q->gctx, q->generic);
-}
 
 /* ---- UTF-8 and text clean-up ---- */
 
@@ -223,48 +195,66 @@ clean_char(const char *s, size_t n, size_t *adv)
 	return c;
 }
 
-/* Bytes that pass through put_text unchanged: printable ASCII (but the
+/* ASCII bytes that pass through put_text unchanged: printable (but the
  * characters HTML escapes), tab, LF, CR. */
-static int
+static inline size_t
 plain_byte(unsigned char c, int esc)
 {
-	if (c >= 0x80 || c == 0x7f || (c < 0x20 && c != '\t' && c != '\n' &&
-	    c != '\r'))
-		return 0;
-	return !esc || (c != '&' && c != '<' && c != '>' && c != '"');
+	if (c >= 0x20 && c < 0x7f)
+		return !esc || (c != '&' && c != '<' && c != '>' && c != '"');
+	return c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Clean text out, escaped for HTML when esc is set. */
+/* The length of the UTF-8 sequence at s when clean_char() keeps it as it
+ * is (valid, U+00A0 or above, no lead of doubly encoded UTF-8), else 0. */
+static inline size_t
+plain_seq(const unsigned char *s, size_t n)
+{
+	unsigned long c;
+	size_t len = utf8_decode(s, n, &c);
+
+	if (len < 2 || c < 0xa0 || c == 0xc2 || c == 0xc3 || c == 0xe2)
+		return 0;
+	return len;
+}
+
+/* Clean text out, escaped for HTML when esc is set. Runs of characters
+ * that need no change are copied whole. */
 static void
 put_text(struct buf *out, const char *s, size_t n, int esc)
 {
-	size_t adv;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, run = 0, adv;
 
-	for (size_t i = 0; i < n; i += adv) {
-		size_t run = 0;
+	while (i < n) {
+		size_t k = u[i] < 0x80 ? plain_byte(u[i], esc) :
+		    plain_seq(u + i, n - i);
 
-		while (i + run < n && plain_byte((unsigned char)s[i + run], esc))
-			run++;
-		if (run > 0) {
-			buf_add(out, s + i, run);
-			adv = run;
+		if (k > 0) {
+			i += k;
 			continue;
 		}
+		if (i > run)
+			buf_add(out, s + run, i - run);
 		unsigned long c = clean_char(s + i, n - i, &adv);
 
+		i += adv;
+		run = i;
 		if (c == 0)
 			continue;
 		if (esc && c == '&')
-			buf_addstr(out, "&amp;");
+			buf_add(out, "&amp;", 5);
 		else if (esc && c == '<')
-			buf_addstr(out, "&lt;");
+			buf_add(out, "&lt;", 4);
 		else if (esc && c == '>')
-			buf_addstr(out, "&gt;");
+			buf_add(out, "&gt;", 4);
 		else if (esc && c == '"')
-			buf_addstr(out, "&quot;");
+			buf_add(out, "&quot;", 6);
 		else
 			utf8_put(out, c);
 	}
+	if (i > run)
+		buf_add(out, s + run, i - run);
 }
 
 void
@@ -504,105 +494,1097 @@ enum {
 	T_LINE = 16,	/* text: a line break around it */
 };
 
+/*
+ * Every element name the module knows, sorted (they are looked up by
+ * binary search): the allow-list, the elements dropped with their content,
+ * and those HTML 4's implied end tags (below) name, which are otherwise
+ * unknown (flags 0: replaced by their content).
+ */
+#define K T_KEEP
+#define TAGS(X) \
+	X(A, "a", K) X(ABBR, "abbr", K) X(ACRONYM, "acronym", 0) \
+	X(ADDRESS, "address", K | T_PARA) X(APPLET, "applet", T_DROP) \
+	X(ARTICLE, "article", T_PARA) X(ASIDE, "aside", T_PARA) \
+	X(AUDIO, "audio", T_DROP) X(B, "b", K) X(BASE, "base", T_DROP) \
+	X(BASEFONT, "basefont", T_DROP) X(BDI, "bdi", K) X(BDO, "bdo", K) \
+	X(BIG, "big", K) X(BLOCKQUOTE, "blockquote", K | T_PARA) \
+	X(BODY, "body", 0) X(BR, "br", K | T_VOID) \
+	X(BUTTON, "button", T_DROP) X(CANVAS, "canvas", T_DROP) \
+	X(CAPTION, "caption", K | T_LINE) X(CENTER, "center", T_PARA) \
+	X(CITE, "cite", K) X(CODE, "code", K) X(COL, "col", 0) \
+	X(COLGROUP, "colgroup", 0) X(DD, "dd", K | T_LINE) \
+	X(DEL, "del", K) X(DETAILS, "details", T_PARA) X(DFN, "dfn", K) \
+	X(DIALOG, "dialog", T_DROP) X(DIR, "dir", 0) \
+	X(DIV, "div", K | T_LINE) X(DL, "dl", K | T_PARA) \
+	X(DT, "dt", K | T_LINE) X(EM, "em", K) X(EMBED, "embed", T_DROP) \
+	X(FIELDSET, "fieldset", 0) X(FIGCAPTION, "figcaption", K | T_LINE) \
+	X(FIGURE, "figure", K | T_PARA) X(FONT, "font", 0) \
+	X(FOOTER, "footer", T_PARA) X(FORM, "form", T_DROP) \
+	X(FRAME, "frame", T_DROP) X(FRAMESET, "frameset", T_DROP) \
+	X(H1, "h1", K | T_PARA) X(H2, "h2", K | T_PARA) \
+	X(H3, "h3", K | T_PARA) X(H4, "h4", K | T_PARA) \
+	X(H5, "h5", K | T_PARA) X(H6, "h6", K | T_PARA) \
+	X(HEAD, "head", T_DROP) X(HEADER, "header", T_PARA) \
+	X(HR, "hr", K | T_VOID | T_PARA) X(HTML, "html", 0) X(I, "i", K) \
+	X(IFRAME, "iframe", T_DROP) X(IMG, "img", K | T_VOID) \
+	X(INPUT, "input", T_DROP) X(INS, "ins", K) \
+	X(ISINDEX, "isindex", T_DROP) X(KBD, "kbd", K) \
+	X(KEYGEN, "keygen", T_DROP) X(LEGEND, "legend", 0) \
+	X(LI, "li", K | T_LINE) X(LINK, "link", T_DROP) \
+	X(LISTING, "listing", 0) X(MAIN, "main", T_PARA) \
+	X(MAP, "map", T_DROP) X(MARK, "mark", K) X(MATH, "math", T_DROP) \
+	X(MENU, "menu", 0) X(META, "meta", T_DROP) X(NAV, "nav", T_PARA) \
+	X(NOEMBED, "noembed", T_DROP) X(NOFRAMES, "noframes", T_DROP) \
+	X(NOSCRIPT, "noscript", T_DROP) X(OBJECT, "object", T_DROP) \
+	X(OL, "ol", K | T_PARA) X(OPTGROUP, "optgroup", 0) \
+	X(OPTION, "option", T_DROP) X(P, "p", K | T_PARA) \
+	X(PARAM, "param", T_DROP) X(PRE, "pre", K | T_PARA) X(Q, "q", K) \
+	X(S, "s", K) X(SAMP, "samp", K) X(SCRIPT, "script", T_DROP) \
+	X(SECTION, "section", T_PARA) X(SELECT, "select", T_DROP) \
+	X(SMALL, "small", K) X(SOURCE, "source", T_DROP) X(SPAN, "span", K) \
+	X(STRIKE, "strike", K) X(STRONG, "strong", K) \
+	X(STYLE, "style", T_DROP) X(SUB, "sub", K) \
+	X(SUMMARY, "summary", T_LINE) X(SUP, "sup", K) \
+	X(SVG, "svg", T_DROP) X(TABLE, "table", K | T_PARA) \
+	X(TBODY, "tbody", K) X(TD, "td", K) X(TEMPLATE, "template", T_DROP) \
+	X(TEXTAREA, "textarea", T_DROP) X(TFOOT, "tfoot", K) X(TH, "th", K) \
+	X(THEAD, "thead", K) X(TIME, "time", K) X(TITLE, "title", T_DROP) \
+	X(TR, "tr", K | T_LINE) X(TRACK, "track", T_DROP) X(TT, "tt", K) \
+	X(U, "u", K) X(UL, "ul", K | T_PARA) X(VAR, "var", K) \
+	X(VIDEO, "video", T_DROP) X(XML, "xml", T_DROP) X(XMP, "xmp", T_DROP)
+
+#define X(id, name, flags) TAG_##id,
+enum tag_id { TAGS(X) NTAGS };
+#undef X
+
 struct tagdef {
 	const char	*name;
 	unsigned	 flags;
 };
 
-#define K T_KEEP
-static const struct tagdef tagdefs[] = {
-	{ "a", K }, { "abbr", K }, { "address", K | T_PARA },
-	{ "article", T_PARA }, { "aside", T_PARA }, { "b", K }, { "bdi", K },
-	{ "bdo", K }, { "big", K }, { "blockquote", K | T_PARA },
-	{ "br", K | T_VOID }, { "caption", K | T_LINE }, { "center", T_PARA },
-	{ "cite", K }, { "code", K }, { "dd", K | T_LINE }, { "del", K },
-	{ "details", T_PARA }, { "dfn", K }, { "div", K | T_LINE },
-	{ "dl", K | T_PARA }, { "dt", K | T_LINE }, { "em", K },
-	{ "figcaption", K | T_LINE }, { "figure", K | T_PARA },
-	{ "footer", T_PARA }, { "h1", K | T_PARA }, { "h2", K | T_PARA },
-	{ "h3", K | T_PARA }, { "h4", K | T_PARA }, { "h5", K | T_PARA },
-	{ "h6", K | T_PARA }, { "header", T_PARA }, { "hr", K | T_VOID | T_PARA },
-	{ "i", K }, { "img", K | T_VOID }, { "ins", K }, { "kbd", K },
-	{ "li", K | T_LINE }, { "main", T_PARA }, { "mark", K },
-	{ "nav", T_PARA }, { "ol", K | T_PARA }, { "p", K | T_PARA },
-	{ "pre", K | T_PARA }, { "q", K }, { "s", K }, { "samp", K },
-	{ "section", T_PARA }, { "small", K }, { "span", K }, { "strike", K },
-	{ "strong", K }, { "sub", K }, { "summary", T_LINE }, { "sup", K },
-	{ "table", K | T_PARA }, { "tbody", K }, { "td", K }, { "tfoot", K },
-	{ "th", K }, { "thead", K }, { "time", K }, { "tr", K | T_LINE },
-	{ "tt", K }, { "u", K }, { "ul", K | T_PARA }, { "var", K },
-	/* Active content, forms, document furniture: gone with their content. */
-	{ "applet", T_DROP }, { "audio", T_DROP }, { "base", T_DROP },
-	{ "basefont", T_DROP }, { "button", T_DROP }, { "canvas", T_DROP },
-	{ "dialog", T_DROP }, { "embed", T_DROP }, { "form", T_DROP },
-	{ "frame", T_DROP }, { "frameset", T_DROP }, { "head", T_DROP },
-	{ "iframe", T_DROP }, { "input", T_DROP }, { "isindex", T_DROP },
-	{ "keygen", T_DROP }, { "link", T_DROP }, { "map", T_DROP },
-	{ "math", T_DROP }, { "meta", T_DROP }, { "noembed", T_DROP },
-	{ "noframes", T_DROP }, { "noscript", T_DROP }, { "object", T_DROP },
-	{ "option", T_DROP }, { "param", T_DROP }, { "script", T_DROP },
-	{ "select", T_DROP }, { "source", T_DROP }, { "style", T_DROP },
-	{ "svg", T_DROP }, { "template", T_DROP }, { "textarea", T_DROP },
-	{ "title", T_DROP }, { "track", T_DROP }, { "video", T_DROP },
-	{ "xml", T_DROP }, { "xmp", T_DROP },
-};
+#define X(id, name, flags) { name, flags },
+static const struct tagdef tagdefs[NTAGS] = { TAGS(X) };
+#undef X
 #undef K
 
-/* Flags of an element; unknown ones (0) are replaced by their content. */
-static unsigned
-tag_flags(const xmlNode *n)
-{
-	const char *name = (const char *)n->name;
+/*
+ * HTML 4's implied end tags as libxml2 2.9.14 has them (htmlStartClose in
+ * HTMLparser.c): an element named first is closed by a start tag of any
+ * element the string lists.
+ */
+static const struct {
+	const char	*old, *closers;
+} start_close[] = {
+	{ "a", "a fieldset table td th" },
+	{ "address", "dd dl dt form li ul" },
+	{ "b", "center p td th" },
+	{ "big", "p" },
+	{ "caption", "col colgroup tbody tfoot thead tr" },
+	{ "col", "col colgroup tbody tfoot thead tr" },
+	{ "colgroup", "colgroup tbody tfoot thead tr" },
+	{ "dd", "dt" },
+	{ "dir", "dd dl dt form ul" },
+	{ "dl", "form li" },
+	{ "dt", "dd dl" },
+	{ "font", "center td th" },
+	{ "form", "form" },
+	{ "h1", "fieldset form li p table" },
+	{ "h2", "fieldset form li p table" },
+	{ "h3", "fieldset form li p table" },
+	{ "h4", "fieldset form li p table" },
+	{ "h5", "fieldset form li p table" },
+	{ "h6", "fieldset form li p table" },
+	{ "head", "a abbr acronym address b bdo big blockquote body br"
+	    " center cite code dd dfn dir div dl dt em fieldset font form"
+	    " frameset h1 h2 h3 h4 h5 h6 hr i iframe img kbd li listing map"
+	    " menu ol p pre q s samp small span strike strong sub sup table"
+	    " tt u ul var xmp" },
+	{ "hr", "form" },
+	{ "i", "center p td th" },
+	{ "legend", "fieldset" },
+	{ "li", "li" },
+	{ "link", "body frameset" },
+	{ "listing", "dd dl dt fieldset form li table ul" },
+	{ "menu", "dd dl dt form ul" },
+	{ "ol", "form ul" },
+	{ "option", "optgroup option" },
+	{ "p", "address blockquote body caption center col colgroup dd dir"
+	    " div dl dt fieldset form frameset h1 h2 h3 h4 h5 h6 head hr li"
+	    " listing menu ol p pre table tbody td tfoot th title tr ul xmp" },
+	{ "pre", "dd dl dt fieldset form li table ul" },
+	{ "s", "p" },
+	{ "script", "noscript" },
+	{ "small", "p" },
+	{ "span", "td th" },
+	{ "strike", "p" },
+	{ "style", "body frameset" },
+	{ "tbody", "tbody tfoot" },
+	{ "td", "tbody td tfoot th tr" },
+	{ "tfoot", "tbody" },
+	{ "th", "tbody td tfoot th tr" },
+	{ "thead", "tbody tfoot" },
+	{ "title", "body frameset" },
+	{ "tr", "tbody tfoot tr" },
+	{ "tt", "p" },
+	{ "u", "p td th" },
+	{ "ul", "address form menu ol pre" },
+	{ "xmp", "dd dl dt fieldset form li table ul" },
+};
 
-	/* A prefixed name ("svg:script", "o:p") is foreign: drop "x:script"
-	 * and friends by their local name, unwrap the rest. */
+/* Compares an element name with a tag name as strcasecmp() would. */
+static int
+tag_cmp(const char *name, size_t n, const char *tag)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char a = (unsigned char)name[i], b = (unsigned char)tag[i];
+
+		if (a >= 'A' && a <= 'Z')
+			a = (unsigned char)(a + 32);
+		if (b == '\0' || a != b)
+			return (int)a - (int)b;
+	}
+	return tag[n] == '\0' ? 0 : -1;
+}
+
+/* The tagdefs index of the name (n bytes, any case), or -1. */
+static int
+tag_id(const char *name, size_t n)
+{
+	size_t lo = 0, hi = NTAGS;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int r = tag_cmp(name, n, tagdefs[mid].name);
+
+		if (r == 0)
+			return (int)mid;
+		if (r < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/*
+ * Flags of an element named name; unknown ones (0) are replaced by their
+ * content. A prefixed name ("svg:script", "o:p") is foreign: "x:script"
+ * and friends are dropped by their local name, the rest unwrapped.
+ */
+static unsigned
+tag_flags(const char *name)
+{
 	const char *colon = strchr(name, ':');
+	int id;
 
 	if (colon != NULL)
 		name = colon + 1;
-	for (size_t i = 0; i < sizeof tagdefs / sizeof tagdefs[0]; i++)
-		if (strcasecmp(tagdefs[i].name, name) == 0)
-			return colon != NULL ? tagdefs[i].flags & T_DROP :
-			    tagdefs[i].flags;
-	return 0;
+	if ((id = tag_id(name, strlen(name))) < 0)
+		return 0;
+	return colon != NULL ? tagdefs[id].flags & T_DROP : tagdefs[id].flags;
+}
+
+/* What the quick reader needs to know of each tag, filled once. */
+static pthread_once_t tags_once = PTHREAD_ONCE_INIT;
+static int tags_ok;				/* the quick reader may run */
+static unsigned char tag_empty[NTAGS];		/* libxml2: no content */
+static uint64_t tag_closers[NTAGS][2];		/* bit k: TAG k closes it */
+
+static void
+tags_init(void)
+{
+	int ok = 1;
+
+	for (size_t i = 1; i < NTAGS; i++)
+		if (strcmp(tagdefs[i - 1].name, tagdefs[i].name) >= 0)
+			ok = 0;
+	for (size_t i = 0; i < NTAGS; i++) {
+		const htmlElemDesc *e = htmlTagLookup(
+		    (const xmlChar *)tagdefs[i].name);
+
+		tag_empty[i] = e != NULL && e->empty;
+	}
+	for (size_t i = 0; i < sizeof start_close / sizeof start_close[0];
+	    i++) {
+		const char *p = start_close[i].closers;
+		int old = tag_id(start_close[i].old, strlen(start_close[i].old));
+
+		while (ok && *p != '\0') {
+			size_t n = strcspn(p, " ");
+			int k = tag_id(p, n);
+
+			if (old < 0 || k < 0)
+				ok = 0;
+			else
+				tag_closers[old][k / 64] |= (uint64_t)1 << (k % 64);
+			p += n + (p[n] == ' ');
+		}
+	}
+	/* The quick reader copies libxml2 2.9.14's HTML parser. */
+	tags_ok = ok && strcmp(xmlParserVersion, "20914") == 0;
 }
 
 static int
-name_is(const xmlNode *n, const char *name)
+quick_usable(void)
 {
-	return n->type == XML_ELEMENT_NODE &&
-	    strcasecmp((const char *)n->name, name) == 0;
+	pthread_once(&tags_once, tags_init);
+	return tags_ok;
 }
 
-/* ---- parsing ---- */
+/* ---- the tree ---- */
 
-static htmlDocPtr
-parse_html(const char *s, size_t len)
+#define NIL ((size_t)-1)
+
+enum { H_ELEM, H_TEXT, H_OTHER };
+
+/* A node: an element, a text, or anything else (a comment), which the
+ * walks skip but which keeps the texts on either side apart. */
+struct hnode {
+	size_t		 parent, first, last, next;
+	size_t		 str, len;	/* element name, or text (in d->s) */
+	size_t		 attr;		/* first attribute, or NIL */
+	int		 id;		/* tag_id() of the whole name, or -1 */
+	unsigned	 flags;		/* tag_flags() */
+	int		 type;
+};
+
+struct hattr {
+	size_t		 name, val;	/* NUL-terminated, in d->s */
+	size_t		 next;
+	int		 ns;		/* in a namespace: no HTML attribute */
+};
+
+struct hdoc {
+	struct hnode	*n;
+	size_t		 nn, ncap;
+	struct hattr	*a;
+	size_t		 na, acap;
+	struct buf	 s;		/* every string, each NUL-terminated */
+	size_t		 root;		/* the <html> element, or NIL */
+};
+
+#define HSTR(d, off)	((d)->s.data + (off))
+
+static void
+hdoc_init(struct hdoc *d)
 {
-	struct buf b = { 0 };
-	struct quiet q;
-	htmlDocPtr doc = NULL;
+	memset(d, 0, sizeof *d);
+	d->root = NIL;
+}
 
-	buf_addstr(&b, "<html><body>");
+static void
+hdoc_free(struct hdoc *d)
+{
+	free(d->n);
+	free(d->a);
+	buf_free(&d->s);
+	hdoc_init(d);
+}
+
+/* Stores n bytes and a NUL; returns where. */
+static size_t
+h_str(struct hdoc *d, const char *p, size_t n)
+{
+	size_t off = d->s.len;
+
+	buf_add(&d->s, p, n);
+	buf_addc(&d->s, '\0');
+	return off;
+}
+
+static size_t
+h_node(struct hdoc *d, size_t parent, int type)
+{
+	struct hnode *n;
+	size_t k = d->nn;
+
+	if (d->nn == d->ncap) {
+		d->ncap = d->ncap > 0 ? d->ncap * 2 : 64;
+		d->n = xrealloc(d->n, d->ncap * sizeof *d->n);
+	}
+	n = &d->n[d->nn++];
+	n->parent = parent;
+	n->first = n->last = n->next = n->attr = NIL;
+	n->str = n->len = 0;
+	n->id = -1;
+	n->flags = 0;
+	n->type = type;
+	if (parent != NIL) {
+		struct hnode *p = &d->n[parent];
+
+		if (p->last != NIL)
+			d->n[p->last].next = k;
+		else
+			p->first = k;
+		p->last = k;
+	}
+	return k;
+}
+
+/* An element named name (n bytes, lower case as both readers give it). */
+static size_t
+h_elem(struct hdoc *d, size_t parent, const char *name, size_t n)
+{
+	size_t k = h_node(d, parent, H_ELEM);
+
+	d->n[k].str = h_str(d, name, n);
+	d->n[k].len = n;
+	d->n[k].id = tag_id(name, n);
+	d->n[k].flags = memchr(name, ':', n) == NULL ? (d->n[k].id >= 0 ?
+	    tagdefs[d->n[k].id].flags : 0) : tag_flags(HSTR(d, d->n[k].str));
+	return k;
+}
+
+/* An attribute whose strings are stored already; *tail is the element's
+ * last attribute (NIL before the first). */
+static void
+h_attr(struct hdoc *d, size_t elem, size_t *tail, size_t name, size_t val,
+    int ns)
+{
+	size_t k = d->na;
+
+	if (d->na == d->acap) {
+		d->acap = d->acap > 0 ? d->acap * 2 : 32;
+		d->a = xrealloc(d->a, d->acap * sizeof *d->a);
+	}
+	d->a[k].name = name;
+	d->a[k].val = val;
+	d->a[k].next = NIL;
+	d->a[k].ns = ns;
+	d->na++;
+	if (*tail == NIL)
+		d->n[elem].attr = k;
+	else
+		d->a[*tail].next = k;
+	*tail = k;
+}
+
+/* The value of the element's first attribute called name, as
+ * xmlGetProp() gives it, or NULL. */
+static const char *
+h_prop(const struct hdoc *d, size_t elem, const char *name)
+{
+	for (size_t a = d->n[elem].attr; a != NIL; a = d->a[a].next)
+		if (strcmp(HSTR(d, d->a[a].name), name) == 0)
+			return HSTR(d, d->a[a].val);
+	return NULL;
+}
+
+/* A text node of its own (libxml2's tree: never merged). */
+static void
+h_text_node(struct hdoc *d, size_t parent, const char *p, size_t n)
+{
+	size_t k = h_node(d, parent, H_TEXT);
+
+	d->n[k].str = h_str(d, p, n);
+	d->n[k].len = n;
+}
+
+/* Text appended to parent's last child when that is text (libxml2's
+ * SAX builder merges character data so), else a new text node. */
+static void
+h_text(struct hdoc *d, size_t parent, const char *p, size_t n)
+{
+	size_t last = d->n[parent].last;
+	struct hnode *t;
+
+	if (last == NIL || d->n[last].type != H_TEXT) {
+		h_text_node(d, parent, p, n);
+		return;
+	}
+	t = &d->n[last];
+	if (t->str + t->len + 1 == d->s.len)
+		d->s.len--;		/* the last string: grow it in place */
+	else {
+		char *copy = xstrndup(HSTR(d, t->str), t->len);
+
+		t->str = d->s.len;
+		buf_add(&d->s, copy, t->len);
+		free(copy);
+	}
+	buf_add(&d->s, p, n);
+	buf_addc(&d->s, '\0');
+	t->len += n;
+}
+
+/* ---- the quick reader ---- */
+
+/* Deeper nesting goes to libxml2 (which stops at 256). */
+#define QP_DEPTH 128
+
+struct qp {
+	struct hdoc	*d;
+	const char	*s;
+	size_t		 n, i;
+	size_t		 open[QP_DEPTH];	/* [0] <html>, [1] <body> */
+	int		 nopen;
+};
+
+static int
+is_alpha(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int
+is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+is_blank(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* A code point libxml2 accepts (IS_CHAR). */
+static int
+is_xml_char(unsigned long c)
+{
+	return c == 0x9 || c == 0xa || c == 0xd || (c >= 0x20 && c <= 0xd7ff) ||
+	    (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
+}
+
+static size_t
+utf8_enc(unsigned long c, char *s)
+{
+	if (c < 0x80) {
+		s[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		s[0] = (char)(0xc0 | (c >> 6));
+		s[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		s[0] = (char)(0xe0 | (c >> 12));
+		s[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		s[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	s[0] = (char)(0xf0 | (c >> 18));
+	s[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+	s[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+	s[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+/*
+ * The reference at s[0] == '&' (n bytes to the end of the fragment), read
+ * as libxml2 reads it in text and in attribute values (htmlParseReference,
+ * htmlParseHTMLAttribute): out gets what it stands for (*outn bytes),
+ * *adv what it used. Returns -1 for what the quick reader leaves to
+ * libxml2: a character reference without ';' or to a character XML lacks,
+ * a name libxml2 would read further (non-ASCII, '_' or ':' first).
+ */
+static int
+qp_ref(const char *s, size_t n, char *out, size_t *outn, size_t *adv)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i;
+
+	if (n >= 2 && s[1] == '#') {
+		int hex = n >= 3 && (s[2] == 'x' || s[2] == 'X');
+		unsigned long v = 0;
+		size_t first = hex ? 3 : 2;
+
+		for (i = first; i < n; i++) {
+			int d = is_digit(u[i]) ? u[i] - '0' : !hex ? -1 :
+			    u[i] >= 'a' && u[i] <= 'f' ? u[i] - 'a' + 10 :
+			    u[i] >= 'A' && u[i] <= 'F' ? u[i] - 'A' + 10 : -1;
+
+			if (d < 0)
+				break;
+			if (v < 0x110000)
+				v = v * (hex ? 16 : 10) + (unsigned long)d;
+		}
+		if (i == first || i >= n || s[i] != ';' || !is_xml_char(v))
+			return -1;
+		*outn = utf8_enc(v, out);
+		*adv = i + 1;
+		return 0;
+	}
+	if (n < 2 || !is_alpha(u[1])) {
+		if (n >= 2 && (u[1] == '_' || u[1] == ':' || u[1] >= 0x80))
+			return -1;
+		out[0] = '&';	/* no name: a plain '&' */
+		*outn = 1;
+		*adv = 1;
+		return 0;
+	}
+	for (i = 2; i < n && (is_alpha(u[i]) || is_digit(u[i]) || u[i] == '_' ||
+	    u[i] == '-' || u[i] == ':' || u[i] == '.'); i++)
+		;
+	if (i < n && u[i] >= 0x80)
+		return -1;
+	if (i < n && s[i] == ';' && i - 1 < 40) {
+		char name[40];
+		const htmlEntityDesc *e;
+
+		memcpy(name, s + 1, i - 1);
+		name[i - 1] = '\0';
+		if ((e = htmlEntityLookup((const xmlChar *)name)) != NULL) {
+			*outn = utf8_enc(e->value, out);
+			*adv = i + 1;
+			return 0;
+		}
+	}
+	/* An unknown name stays as written; a ';' after it is text. */
+	*outn = 0;
+	*adv = i;
+	return 0;
+}
+
+static size_t
+qp_top(const struct qp *q)
+{
+	return q->open[q->nopen - 1];
+}
+
+/* Text up to the next '<' or '&', and references. */
+static int
+qp_text(struct qp *q)
+{
+	const char *p = q->s + q->i;
+	size_t k = 0, rest = q->n - q->i, outn, adv;
+	char out[8];
+
+	while (k < rest && p[k] != '<' && p[k] != '&')
+		k++;
+	if (k > 0) {
+		h_text(q->d, qp_top(q), p, k);
+		q->i += k;
+		return 0;
+	}
+	if (qp_ref(p, rest, out, &outn, &adv) == -1)
+		return -1;
+	h_text(q->d, qp_top(q), outn > 0 ? out : p, outn > 0 ? outn : adv);
+	q->i += adv;
+	return 0;
+}
+
+/* A tag or attribute name at q->i, lower-cased into name (100 bytes, as
+ * libxml2's htmlParseHTMLName reads at most 99 more). 0 when none. */
+static size_t
+qp_name(struct qp *q, char *name, int attr)
+{
+	size_t k = 0;
+
+	while (q->i < q->n && k < 100) {
+		unsigned char c = (unsigned char)q->s[q->i];
+
+		if (!(is_alpha(c) || c == '_' || c == ':' || c == '.' ||
+		    (k > 0 && (is_digit(c) || c == '-'))))
+			break;
+		if (!attr && (c == ':' || c == '.'))
+			return 0;	/* a prefix: libxml2 splits it */
+		name[k++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+		q->i++;
+	}
+	return k < 100 ? k : 0;
+}
+
+static void
+qp_blanks(struct qp *q)
+{
+	while (q->i < q->n && is_blank((unsigned char)q->s[q->i]))
+		q->i++;
+}
+
+/* An attribute value: quoted, or up to a blank or '>'. Stored in d->s. */
+static int
+qp_value(struct qp *q, size_t *val)
+{
+	char quote = q->s[q->i], out[8];
+	size_t outn, adv;
+
+	if (quote == '"' || quote == '\'')
+		q->i++;
+	else
+		quote = '\0';
+	*val = q->d->s.len;
+	for (;;) {
+		const char *p = q->s + q->i;
+		size_t k = 0, rest = q->n - q->i;
+
+		while (k < rest && p[k] != '&' && (quote != '\0' ? p[k] != quote :
+		    p[k] != '>' && !is_blank((unsigned char)p[k])))
+			k++;
+		buf_add(&q->d->s, p, k);
+		q->i += k;
+		if (k == rest)
+			return -1;	/* libxml2 would read on, past the end */
+		if (p[k] != '&')
+			break;
+		if (qp_ref(p + k, rest - k, out, &outn, &adv) == -1)
+			return -1;
+		buf_add(&q->d->s, outn > 0 ? out : p + k, outn > 0 ? outn : adv);
+		q->i += adv;
+	}
+	buf_addc(&q->d->s, '\0');
+	if (quote != '\0')
+		q->i++;
+	return 0;
+}
+
+/* The attributes of elem up to '>' or "/>"; 1 for "/>", 0 for '>'. */
+static int
+qp_attrs(struct qp *q, size_t elem)
+{
+	struct hdoc *d = q->d;
+	size_t tail = NIL;
+	char name[100];
+
+	for (;;) {
+		size_t n, nameoff, val, mark;
+
+		qp_blanks(q);
+		if (q->i >= q->n)
+			return -1;
+		if (q->s[q->i] == '>') {
+			q->i++;
+			return 0;
+		}
+		if (q->s[q->i] == '/' && q->i + 1 < q->n &&
+		    q->s[q->i + 1] == '>') {
+			q->i += 2;
+			return 1;
+		}
+		if ((n = qp_name(q, name, 1)) == 0)
+			return -1;
+		mark = d->s.len;
+		nameoff = h_str(d, name, n);
+		qp_blanks(q);
+		if (q->i < q->n && q->s[q->i] == '=') {
+			q->i++;
+			qp_blanks(q);
+			if (q->i >= q->n || qp_value(q, &val) == -1)
+				return -1;
+		} else
+			/* no value: a boolean attribute gets its name, others
+			 * none (read as "") */
+			val = htmlIsBooleanAttr((const xmlChar *)HSTR(d,
+			    nameoff)) ? nameoff : nameoff + n;
+		/* The first of two alike wins (libxml2: "redefined"). */
+		if (h_prop(d, elem, HSTR(d, nameoff)) != NULL) {
+			d->s.len = mark;
+			d->s.data[mark] = '\0';
+			continue;
+		}
+		h_attr(d, elem, &tail, nameoff, val, 0);
+	}
+}
+
+static int
+closes(int new, int old)
+{
+	return new >= 0 && old >= 0 &&
+	    (tag_closers[old][new / 64] >> (new % 64) & 1);
+}
+
+/* A start tag at q->i (a letter after '<'). */
+static int
+qp_start(struct qp *q)
+{
+	struct hdoc *d = q->d;
+	char name[100];
+	size_t n, elem;
+	int id, self;
+
+	q->i++;
+	if ((n = qp_name(q, name, 0)) == 0)
+		return -1;
+	id = tag_id(name, n);
+	/* What libxml2 treats apart: document structure, raw text, and
+	 * <meta>, which can switch its decoder. */
+	if (id == TAG_HTML || id == TAG_HEAD || id == TAG_BODY ||
+	    id == TAG_SCRIPT || id == TAG_STYLE || id == TAG_META)
+		return -1;
+	while (q->nopen > 2 && closes(id, d->n[qp_top(q)].id))
+		q->nopen--;
+	if (q->nopen == QP_DEPTH)
+		return -1;
+	elem = h_elem(d, qp_top(q), name, n);
+	q->open[q->nopen++] = elem;
+	if ((self = qp_attrs(q, elem)) == -1)
+		return -1;
+	if (self) {
+		q->nopen--;
+		return 0;
+	}
+	if (id >= 0 ? tag_empty[id] : 0) {
+		q->nopen--;
+		return 0;
+	}
+	if (id < 0) {
+		const htmlElemDesc *e = htmlTagLookup((const xmlChar *)HSTR(d,
+		    d->n[elem].str));
+
+		if (e != NULL && e->empty)
+			q->nopen--;
+	}
+	return 0;
+}
+
+/* libxml2's htmlEndPriority: an end tag closes open elements up to its
+ * own only past elements of no higher priority. */
+static int
+end_priority(int id)
+{
+	switch (id) {
+	case TAG_DIV:
+		return 150;
+	case TAG_TD:
+	case TAG_TH:
+		return 160;
+	case TAG_TR:
+		return 170;
+	case TAG_THEAD:
+	case TAG_TBODY:
+	case TAG_TFOOT:
+		return 180;
+	case TAG_TABLE:
+		return 190;
+	case TAG_HEAD:
+	case TAG_BODY:
+		return 200;
+	case TAG_HTML:
+		return 220;
+	default:
+		return 100;
+	}
+}
+
+/* An end tag at q->i ("</"). */
+static int
+qp_end(struct qp *q)
+{
+	struct hdoc *d = q->d;
+	char name[100];
+	size_t n;
+	int id, k, prio;
+
+	q->i += 2;
+	if (q->i >= q->n || !is_alpha((unsigned char)q->s[q->i]) ||
+	    (n = qp_name(q, name, 0)) == 0)
+		return -1;
+	qp_blanks(q);
+	if (q->i >= q->n || q->s[q->i] != '>')
+		return -1;
+	q->i++;
+	id = tag_id(name, n);
+	if (id == TAG_HTML || id == TAG_HEAD || id == TAG_BODY)
+		return -1;
+	prio = end_priority(id);
+	for (k = q->nopen - 1; k >= 2; k--) {
+		const struct hnode *e = &d->n[q->open[k]];
+
+		if (e->len == n && memcmp(HSTR(d, e->str), name, n) == 0)
+			break;
+		if (end_priority(e->id) > prio)
+			return 0;	/* not closed past that: ignored */
+	}
+	if (k >= 2)
+		q->nopen = k;	/* closed, with what is open inside */
+	return 0;
+}
+
+/* A comment at q->i ("<!--"); it ends at the first "-->" or "--!>". */
+static int
+qp_comment(struct qp *q)
+{
+	for (size_t i = q->i + 4; i + 2 < q->n; i++) {
+		if (q->s[i] != '-' || q->s[i + 1] != '-')
+			continue;
+		if (q->s[i + 2] == '>' || (q->s[i + 2] == '!' &&
+		    i + 3 < q->n && q->s[i + 3] == '>')) {
+			q->i = i + (q->s[i + 2] == '>' ? 3 : 4);
+			h_node(q->d, qp_top(q), H_OTHER);
+			return 0;
+		}
+	}
+	return -1;	/* no end in the fragment */
+}
+
+/*
+ * Reads the cleaned fragment s (n bytes) into d as libxml2 reads it
+ * wrapped in <html><body>. Returns 0, or -1 when it is beyond the quick
+ * reader (d is then to be reset).
+ */
+static int
+quick_parse(const char *s, size_t n, struct hdoc *d)
+{
+	struct qp q;
+	const char *p;
+
+	/* U+FFFE and U+FFFF: libxml2 drops them from text, not from
+	 * attributes. Rare enough to leave to it. */
+	for (p = memchr(s, 0xef, n); p != NULL; p = memchr(p + 1, 0xef,
+	    n - (size_t)(p + 1 - s)))
+		if (p + 2 < s + n && (unsigned char)p[1] == 0xbf &&
+		    ((unsigned char)p[2] == 0xbe || (unsigned char)p[2] == 0xbf))
+			return -1;
+	memset(&q, 0, sizeof q);
+	q.d = d;
+	q.s = s;
+	q.n = n;
+	d->root = h_elem(d, NIL, "html", 4);
+	q.open[0] = d->root;
+	q.open[1] = h_elem(d, d->root, "body", 4);
+	q.nopen = 2;
+	while (q.i < n) {
+		const char *c = s + q.i;
+		unsigned char c1 = q.i + 1 < n ? (unsigned char)c[1] : '\0';
+		int rc = 0;
+
+		if (*c != '<')
+			rc = qp_text(&q);
+		else if (is_alpha(c1))
+			rc = qp_start(&q);
+		else if (c1 == '/')
+			rc = qp_end(&q);
+		else if (c1 == '!' && q.i + 3 < n && c[2] == '-' && c[3] == '-')
+			rc = qp_comment(&q);
+		else if (c1 == '!' || c1 == '?' || c1 == '_' || c1 == ':')
+			rc = -1;
+		else {
+			h_text(d, qp_top(&q), "<", 1);	/* "1 < 2" */
+			q.i++;
+		}
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- libxml2's HTML parser, for the rest ---- */
+
+/*
+ * libxml2 reports some errors through its process-wide (per-thread)
+ * handlers even with HTML_PARSE_NOERROR, and their default writes to
+ * stderr. Modules never print, so the handlers are swapped for silent ones
+ * around each parse and the caller's put back after.
+ */
+struct quiet {
+	xmlStructuredErrorFunc	 serror;
+	void			*sctx;
+	xmlGenericErrorFunc	 generic;
+	void			*gctx;
+};
+
+static void
+silent_serror(void *ctx, xmlErrorPtr e)
+{
+	(void)ctx;
+	(void)e;
+}
+
+static void
+silent_generic(void *ctx, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)fmt;
+}
+
+static void
+quiet_on(struct quiet *q)
+{
+	q->serror = xmlStructuredError;
+	q->sctx = xmlStructuredErrorContext;
+	q->generic = xmlGenericError;
+	q->gctx = xmlGenericErrorContext;
+	xmlSetStructuredErrorFunc(NULL, silent_serror);
+	xmlSetGenericErrorFunc(NULL, silent_generic);
+}
+
+static void
+quiet_off(const struct quiet *q)
+{
+	xmlSetStructuredErrorFunc(q->sctx, q->serror);
+	xmlSetGenericErrorFunc(q->gctx, q->generic);
+}
+
+/* x's attributes, as xmlNodeGetContent() reads them. */
+static void
+copy_attrs(struct hdoc *d, size_t elem, const xmlNode *x)
+{
+	size_t tail = NIL;
+
+	for (const xmlAttr *a = x->properties; a != NULL; a = a->next) {
+		xmlChar *v = xmlNodeGetContent((const xmlNode *)a);
+		size_t name = h_str(d, (const char *)a->name,
+		    strlen((const char *)a->name));
+		size_t val = h_str(d, v != NULL ? (const char *)v : "",
+		    v != NULL ? strlen((const char *)v) : 0);
+
+		h_attr(d, elem, &tail, name, val, a->ns != NULL);
+		xmlFree(v);
+	}
+}
+
+/* libxml2's tree below x copied under parent (its depth is bounded by
+ * libxml2's, 256). */
+static void
+copy_tree(struct hdoc *d, size_t parent, const xmlNode *x)
+{
+	for (const xmlNode *c = x->children; c != NULL; c = c->next) {
+		if (c->type == XML_TEXT_NODE ||
+		    c->type == XML_CDATA_SECTION_NODE) {
+			const char *t = c->content != NULL ?
+			    (const char *)c->content : "";
+
+			h_text_node(d, parent, t, strlen(t));
+		} else if (c->type == XML_ELEMENT_NODE) {
+			size_t k = h_elem(d, parent, (const char *)c->name,
+			    strlen((const char *)c->name));
+
+			copy_attrs(d, k, c);
+			copy_tree(d, k, c);
+		} else
+			h_node(d, parent, H_OTHER);
+	}
+}
+
+/* The wrapped fragment (n bytes at s) read by libxml2 into d. */
+static int
+libxml_parse(const char *s, size_t n, struct hdoc *d)
+{
+	struct quiet q;
+	htmlDocPtr doc;
+	xmlNodePtr root;
+
+	quiet_on(&q);
+	doc = htmlReadMemory(s, (int)n, NULL, "UTF-8", HTML_PARSE_NONET |
+	    HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NODEFDTD);
+	quiet_off(&q);
+	if (doc == NULL)
+		return -1;
+	if ((root = xmlDocGetRootElement(doc)) != NULL) {
+		d->root = h_elem(d, NIL, (const char *)root->name,
+		    strlen((const char *)root->name));
+		copy_attrs(d, d->root, root);
+		copy_tree(d, d->root, root);
+	}
+	xmlFreeDoc(doc);
+	return 0;
+}
+
+#ifdef HTML_CROSSCHECK
+static unsigned long xc_quick, xc_all;
+
+static void
+xc_report(void)
+{
+	fprintf(stderr, "html crosscheck: %lu of %lu fragments read by the "
+	    "quick reader, all as libxml2 reads them\n", xc_quick, xc_all);
+}
+
+static void
+dump_tree(const struct hdoc *d, size_t x, int depth)
+{
+	for (size_t c = d->n[x].first; c != NIL; c = d->n[c].next) {
+		const struct hnode *n = &d->n[c];
+
+		fprintf(stderr, "%*s", depth * 2, "");
+		if (n->type == H_TEXT)
+			fprintf(stderr, "\"%s\"\n", HSTR(d, n->str));
+		else if (n->type == H_OTHER)
+			fprintf(stderr, "(other)\n");
+		else {
+			fprintf(stderr, "<%s", HSTR(d, n->str));
+			for (size_t a = n->attr; a != NIL; a = d->a[a].next)
+				fprintf(stderr, " %s=\"%s\"%s", HSTR(d,
+				    d->a[a].name), HSTR(d, d->a[a].val),
+				    d->a[a].ns ? "(ns)" : "");
+			fprintf(stderr, ">\n");
+			dump_tree(d, c, depth + 1);
+		}
+	}
+}
+
+static int
+same_tree(const struct hdoc *a, size_t x, const struct hdoc *b, size_t y)
+{
+	size_t p = a->n[x].first, q = b->n[y].first, i, j;
+
+	for (; p != NIL && q != NIL; p = a->n[p].next, q = b->n[q].next) {
+		const struct hnode *m = &a->n[p], *n = &b->n[q];
+
+		if (m->type != n->type || m->len != n->len ||
+		    memcmp(HSTR(a, m->str), HSTR(b, n->str), m->len) != 0 ||
+		    m->id != n->id || m->flags != n->flags)
+			return 0;
+		for (i = m->attr, j = n->attr; i != NIL && j != NIL;
+		    i = a->a[i].next, j = b->a[j].next)
+			if (strcmp(HSTR(a, a->a[i].name), HSTR(b,
+			    b->a[j].name)) != 0 || strcmp(HSTR(a, a->a[i].val),
+			    HSTR(b, b->a[j].val)) != 0 || a->a[i].ns != b->a[j].ns)
+				return 0;
+		if (i != NIL || j != NIL)
+			return 0;
+		if (m->type == H_ELEM && !same_tree(a, p, b, q))
+			return 0;
+	}
+	return p == NIL && q == NIL;
+}
+
+static void
+crosscheck(const char *s, size_t n, const struct hdoc *quick)
+{
+	struct hdoc lib;
+
+	hdoc_init(&lib);
+	if (libxml_parse(s, n, &lib) == -1 || lib.root == NIL ||
+	    !same_tree(quick, quick->root, &lib, lib.root)) {
+		fprintf(stderr, "html crosscheck: trees differ for\n%.*s\n"
+		    "-- quick:\n", (int)n, s);
+		dump_tree(quick, quick->root, 1);
+		fprintf(stderr, "-- libxml2:\n");
+		if (lib.root != NIL)
+			dump_tree(&lib, lib.root, 1);
+		abort();
+	}
+	hdoc_free(&lib);
+}
+#endif
+
+/* The fragment (len bytes) read into d; -1 when it cannot be. */
+static int
+parse_html(const char *s, size_t len, struct hdoc *d)
+{
+	static const char open[] = "<html><body>", close[] = "</body></html>";
+	struct buf b = { 0 };
+	int rc = -1;
+
+	hdoc_init(d);
+	buf_add(&b, open, sizeof open - 1);
 	/* Clean UTF-8 in, so the parser never falls back to Latin-1. */
 	put_text(&b, s, len, 0);
-	buf_addstr(&b, "</body></html>");
+	buf_add(&b, close, sizeof close - 1);
 	if (b.len > INT_MAX)
 		goto done;
-	quiet_on(&q);
-	doc = htmlReadMemory(b.data, (int)b.len, NULL, "UTF-8",
-	    HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-	    HTML_PARSE_NODEFDTD);
-	quiet_off(&q);
+#ifdef HTML_CROSSCHECK
+	if (xc_all++ == 0)
+		atexit(xc_report);
+#endif
+	if (quick_usable() && quick_parse(b.data + sizeof open - 1, b.len -
+	    (sizeof open - 1) - (sizeof close - 1), d) == 0) {
+#ifdef HTML_CROSSCHECK
+		crosscheck(b.data, b.len, d);
+		xc_quick++;
+#endif
+		rc = 0;
+		goto done;
+	}
+	hdoc_free(d);
+	rc = libxml_parse(b.data, b.len, d);
 done:
 	buf_free(&b);
-	return doc;
-}
-
-static xmlNodePtr
-content_root(htmlDocPtr doc)
-{
-	return doc == NULL ? NULL : xmlDocGetRootElement(doc);
+	if (rc == -1)
+		hdoc_free(d);
+	return rc;
 }
 
 /* ---- sanitizing ---- */
@@ -629,38 +1611,91 @@ attr_kind(const char *name)
 	return -1;
 }
 
+enum { P_UNKNOWN, P_AS_IS, P_PREFIX, P_REFUSED, P_NONE };
+
 struct san {
-	struct buf	*out;
-	const char	*base;
+	struct buf		*out;
+	const char		*base;
+	const struct hdoc	*d;
+	int			 paths;		/* P_*: absolute paths */
+	char			*prefix;	/* P_PREFIX: scheme and host */
+	size_t			 prefix_len;
 };
 
-static char *
-attr_value(xmlAttrPtr a)
+/* "/a/b-c.html": a path html_safe_url() would resolve to the base's
+ * scheme and authority followed by the path as it is. */
+static int
+plain_path(const char *v)
 {
-	xmlChar *v = xmlNodeGetContent((xmlNodePtr)a);
-	char *s = xstrdup(v != NULL ? (const char *)v : "");
+	if (v[0] != '/' || v[1] == '/')
+		return 0;
+	for (const char *p = v; *p != '\0'; p++)
+		if (!(is_alpha((unsigned char)*p) || is_digit((unsigned char)*p) ||
+		    *p == '/' || *p == '-' || *p == '_' || *p == '~' ||
+		    (*p == '.' && p[-1] != '/')))
+			return 0;
+	return 1;
+}
 
-	xmlFree(v);
-	return s;
+/*
+ * html_safe_url(v, base). Links in one fragment are mostly absolute paths
+ * on one site: the base is resolved once (for "/"), and such a path is
+ * that result with the path put in place of the '/'.
+ */
+static char *
+san_url(struct san *s, const char *v)
+{
+	if (s->paths != P_NONE && plain_path(v)) {
+		if (s->paths == P_UNKNOWN) {
+			char *r = html_safe_url("/", s->base);
+			size_t n = r != NULL ? strlen(r) : 0;
+
+			if (r == NULL)
+				s->paths = P_REFUSED;
+			else if (strcmp(r, "/") == 0)
+				s->paths = P_AS_IS;
+			else if (scheme_len(r) > 0 && r[n - 1] == '/') {
+				s->paths = P_PREFIX;
+				s->prefix = r;
+				s->prefix_len = n - 1;
+				r = NULL;
+			} else
+				s->paths = P_NONE;
+			free(r);
+		}
+		if (s->paths == P_REFUSED)
+			return NULL;
+		if (s->paths == P_AS_IS)
+			return xstrdup(v);
+		if (s->paths == P_PREFIX) {
+			size_t n = strlen(v);
+			char *u = xmalloc(s->prefix_len + n + 1);
+
+			memcpy(u, s->prefix, s->prefix_len);
+			memcpy(u + s->prefix_len, v, n + 1);
+			return u;
+		}
+	}
+	return html_safe_url(v, s->base);
 }
 
 /* The element's allowed attributes; -1 when it must go (img without src). */
 static int
-put_attrs(struct san *s, xmlNodePtr n, struct buf *tag)
+put_attrs(struct san *s, size_t e)
 {
+	const struct hdoc *d = s->d;
 	int has_src = 0;
 
-	for (xmlAttrPtr a = n->properties; a != NULL; a = a->next) {
-		const char *name = (const char *)a->name;
-		int kind = a->ns == NULL ? attr_kind(name) : -1;
-		char *v, *url = NULL;
+	for (size_t a = d->n[e].attr; a != NIL; a = d->a[a].next) {
+		const char *name = HSTR(d, d->a[a].name);
+		const char *v = HSTR(d, d->a[a].val);
+		int kind = d->a[a].ns ? -1 : attr_kind(name);
+		char *url = NULL;
 
 		if (kind < 0)
 			continue;
-		v = attr_value(a);
 		if (kind == A_URL) {
-			url = html_safe_url(v, s->base);
-			free(v);
+			url = san_url(s, v);
 			if (url == NULL || *url == '\0') {
 				free(url);
 				continue;
@@ -669,55 +1704,59 @@ put_attrs(struct san *s, xmlNodePtr n, struct buf *tag)
 			if (strcasecmp(name, "src") == 0)
 				has_src = 1;
 		}
-		buf_printf(tag, " %s=\"", name);
-		put_text(tag, v, strlen(v), 1);
-		buf_addc(tag, '"');
-		free(v);
+		buf_addc(s->out, ' ');
+		buf_addstr(s->out, name);
+		buf_add(s->out, "=\"", 2);
+		put_text(s->out, v, strlen(v), 1);
+		buf_addc(s->out, '"');
+		free(url);
 	}
-	return name_is(n, "img") && !has_src ? -1 : 0;
+	return d->n[e].id == TAG_IMG && !has_src ? -1 : 0;
 }
 
-static void san_children(struct san *, xmlNodePtr, int);
+static void san_children(struct san *, size_t, int);
 
 static void
-san_element(struct san *s, xmlNodePtr n, int depth)
+san_element(struct san *s, size_t e, int depth)
 {
-	unsigned f = tag_flags(n);
-	struct buf tag = { 0 };
+	const struct hnode *n = &s->d->n[e];
+	const char *name = HSTR(s->d, n->str);
+	unsigned f = n->flags;
+	size_t mark = s->out->len;
 
 	if ((f & T_DROP) || depth > MAX_DEPTH)
 		return;
 	if (!(f & T_KEEP)) {
-		san_children(s, n, depth + 1);
+		san_children(s, e, depth + 1);
 		return;
 	}
-	buf_printf(&tag, "<%s", (const char *)n->name);
-	if (put_attrs(s, n, &tag) == -1) {
-		buf_free(&tag);
+	buf_addc(s->out, '<');
+	buf_add(s->out, name, n->len);
+	if (put_attrs(s, e) == -1) {
+		s->out->len = mark;
+		s->out->data[mark] = '\0';
 		return;
 	}
 	if (f & T_VOID) {
-		buf_addstr(&tag, " />");
-		buf_add(s->out, tag.data, tag.len);
-		buf_free(&tag);
+		buf_add(s->out, " />", 3);
 		return;
 	}
-	buf_addc(&tag, '>');
-	buf_add(s->out, tag.data, tag.len);
-	buf_free(&tag);
-	san_children(s, n, depth + 1);
-	buf_printf(s->out, "</%s>", (const char *)n->name);
+	buf_addc(s->out, '>');
+	san_children(s, e, depth + 1);
+	buf_add(s->out, "</", 2);
+	buf_add(s->out, name, n->len);
+	buf_addc(s->out, '>');
 }
 
 static void
-san_children(struct san *s, xmlNodePtr n, int depth)
+san_children(struct san *s, size_t e, int depth)
 {
-	for (xmlNodePtr c = n->children; c != NULL; c = c->next) {
-		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-			if (c->content != NULL)
-				put_text(s->out, (const char *)c->content,
-				    strlen((const char *)c->content), 1);
-		} else if (c->type == XML_ELEMENT_NODE)
+	const struct hdoc *d = s->d;
+
+	for (size_t c = d->n[e].first; c != NIL; c = d->n[c].next) {
+		if (d->n[c].type == H_TEXT)
+			put_text(s->out, HSTR(d, d->n[c].str), d->n[c].len, 1);
+		else if (d->n[c].type == H_ELEM)
 			san_element(s, c, depth);
 		/* comments, processing instructions and the rest: dropped */
 	}
@@ -727,18 +1766,18 @@ int
 html_sanitize(const char *fragment, size_t len, const char *base_url,
     struct buf *out)
 {
-	htmlDocPtr doc = parse_html(fragment, len);
-	xmlNodePtr root = content_root(doc);
+	struct hdoc d;
 	struct buf clean = { 0 };
-	struct san s = { &clean, base_url };
+	struct san s = { &clean, base_url, &d, P_UNKNOWN, NULL, 0 };
 	size_t a = 0, z;
 
-	if (doc == NULL)
+	if (parse_html(fragment, len, &d) == -1)
 		return -1;
 	buf_addstr(&clean, "");
-	if (root != NULL)
-		san_children(&s, root, 0);
-	xmlFreeDoc(doc);
+	if (d.root != NIL)
+		san_children(&s, d.root, 0);
+	hdoc_free(&d);
+	free(s.prefix);
 	/* White space around the fragment is layout of the feed, not text. */
 	z = clean.len;
 	while (a < z && strchr(" \t\r\n", clean.data[a]) != NULL)
@@ -753,29 +1792,28 @@ html_sanitize(const char *fragment, size_t len, const char *base_url,
 /* ---- one line of text ---- */
 
 static void
-line_walk(xmlNodePtr n, struct buf *raw, int depth)
+line_walk(const struct hdoc *d, size_t n, struct buf *raw, int depth)
 {
-	for (xmlNodePtr c = n->children; c != NULL; c = c->next) {
-		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-			if (c->content != NULL)
-				buf_addstr(raw, (const char *)c->content);
-		} else if (c->type == XML_ELEMENT_NODE && depth < MAX_DEPTH) {
-			unsigned f = tag_flags(c);
+	for (size_t c = d->n[n].first; c != NIL; c = d->n[c].next) {
+		const struct hnode *x = &d->n[c];
+
+		if (x->type == H_TEXT)
+			buf_add(raw, HSTR(d, x->str), x->len);
+		else if (x->type == H_ELEM && depth < MAX_DEPTH) {
+			unsigned f = x->flags;
 
 			if (f & T_DROP)
 				continue;
 			if (f & (T_PARA | T_LINE | T_VOID))
 				buf_addc(raw, ' ');
-			if (name_is(c, "img")) {	/* alt is its text */
-				xmlChar *alt = xmlGetProp(c,
-				    (const xmlChar *)"alt");
+			if (x->id == TAG_IMG) {		/* alt is its text */
+				const char *alt = h_prop(d, c, "alt");
 
 				if (alt != NULL)
-					buf_addstr(raw, (const char *)alt);
-				xmlFree(alt);
+					buf_addstr(raw, alt);
 				buf_addc(raw, ' ');
 			}
-			line_walk(c, raw, depth + 1);
+			line_walk(d, c, raw, depth + 1);
 			if (f & (T_PARA | T_LINE))
 				buf_addc(raw, ' ');
 		}
@@ -810,21 +1848,19 @@ collapse(const char *s, size_t n, struct buf *out)
 int
 html_to_line(const char *html, size_t len, struct buf *out)
 {
-	htmlDocPtr doc = parse_html(html, len);
-	xmlNodePtr root = content_root(doc);
+	struct hdoc d;
 	struct buf raw = { 0 };
 
-	if (doc == NULL)
+	if (parse_html(html, len, &d) == -1)
 		return -1;
 	buf_addstr(out, "");
-	if (root != NULL)
-		line_walk(root, &raw, 0);
+	if (d.root != NIL)
+		line_walk(&d, d.root, &raw, 0);
 	collapse(raw.data != NULL ? raw.data : "", raw.len, out);
 	buf_free(&raw);
-	xmlFreeDoc(doc);
+	hdoc_free(&d);
 	return 0;
 }
-
 /* ---- plain text ---- */
 
 #define MAX_LISTS 16
@@ -850,6 +1886,8 @@ struct tw {
 	size_t		 nlinks;
 	int		 list_num[MAX_LISTS];	/* -1 for <ul> */
 	int		 nlists;
+	const struct hdoc *d;
+	struct buf	 clean;		/* tw_text's, kept for reuse */
 };
 
 static size_t
@@ -1016,39 +2054,49 @@ tw_pre_text(struct tw *t, const char *s, size_t n)
 	}
 }
 
+/* A word ends at white space; a no-break space (C2 A0) is a space
+ * inside one. */
+static int
+word_byte(const char *s, size_t i)
+{
+	return s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' &&
+	    !((unsigned char)s[i] == 0xc2 && (unsigned char)s[i + 1] == 0xa0);
+}
+
 static void
 tw_text(struct tw *t, const char *s, size_t n)
 {
-	struct buf clean = { 0 };
-	size_t adv;
+	struct buf *clean = &t->clean;
+	const char *c;
+	size_t i = 0;
 
-	put_text(&clean, s, n, 0);
+	buf_reset(clean);
+	put_text(clean, s, n, 0);
+	c = clean->data != NULL ? clean->data : "";
 	if (t->pre) {
-		tw_pre_text(t, clean.data != NULL ? clean.data : "", clean.len);
-		buf_free(&clean);
+		tw_pre_text(t, c, clean->len);
 		return;
 	}
-	/* clean is valid UTF-8 now: only spaces need a look. */
-	for (size_t i = 0; i < clean.len; i += adv) {
-		const char *c = clean.data + i;
+	/* Valid UTF-8 now, NUL-terminated: 0xC2 is always a lead byte and
+	 * white space only itself, so words go over in runs. */
+	while (i < clean->len) {
+		size_t run = i;
 
-		adv = 1;
-		if (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r') {
+		if (c[i] == ' ' || c[i] == '\t' || c[i] == '\n' || c[i] == '\r') {
 			tw_flush_word(t);
 			t->space = 1;
+			i++;
 			continue;
 		}
-		if ((unsigned char)*c == 0xc2 && (unsigned char)c[1] == 0xa0) {
+		if (!word_byte(c, i)) {
 			buf_addc(&t->word, ' ');	/* no-break: same word */
-			adv = 2;
+			i += 2;
 			continue;
 		}
-		while (i + adv < clean.len && ((unsigned char)c[adv] & 0xc0) ==
-		    0x80)
-			adv++;
-		buf_add(&t->word, c, adv);
+		while (i < clean->len && word_byte(c, i))
+			i++;
+		buf_add(&t->word, c + run, i - run);
 	}
-	buf_free(&clean);
 }
 
 /* The reference number of url, added when new. */
@@ -1063,15 +2111,15 @@ tw_link(struct tw *t, const char *url)
 	return t->nlinks;
 }
 
-static void tw_children(struct tw *, xmlNodePtr, int);
+static void tw_children(struct tw *, size_t, int);
 
 /* The link's text on one line, to see whether it only repeats the URL. */
 static char *
-node_line(xmlNodePtr n)
+node_line(const struct hdoc *d, size_t n)
 {
 	struct buf raw = { 0 }, out = { 0 };
 
-	line_walk(n, &raw, 0);
+	line_walk(d, n, &raw, 0);
 	buf_addstr(&out, "");
 	collapse(raw.data != NULL ? raw.data : "", raw.len, &out);
 	buf_free(&raw);
@@ -1094,19 +2142,17 @@ repeats_url(const char *text, const char *url)
 }
 
 static void
-tw_anchor(struct tw *t, xmlNodePtr n, int depth)
+tw_anchor(struct tw *t, size_t n, int depth)
 {
-	xmlChar *href = xmlGetProp(n, (const xmlChar *)"href");
-	char *url = href != NULL ? html_safe_url((const char *)href, NULL) :
-	    NULL;
-	char *text = node_line(n);
+	const char *href = h_prop(t->d, n, "href");
+	char *url = href != NULL ? html_safe_url(href, NULL) : NULL;
+	char *text = node_line(t->d, n);
 
 	tw_children(t, n, depth + 1);
 	/* "text[1]", unless the text is the URL already. */
 	if (url != NULL && *url != '\0' && *url != '#' &&
 	    !repeats_url(text, url))
 		buf_printf(&t->word, "[%zu]", tw_link(t, url));
-	xmlFree(href);
 	free(url);
 	free(text);
 }
@@ -1120,7 +2166,7 @@ prefix_cut(struct tw *t, size_t len)
 }
 
 static void
-tw_list_item(struct tw *t, xmlNodePtr n, int depth)
+tw_list_item(struct tw *t, size_t n, int depth)
 {
 	size_t saved = t->prefix.len;
 	char bullet[16] = "- ";
@@ -1141,25 +2187,23 @@ tw_list_item(struct tw *t, xmlNodePtr n, int depth)
 }
 
 static void
-tw_list(struct tw *t, xmlNodePtr n, int depth, int ordered)
+tw_list(struct tw *t, size_t n, int depth, int ordered)
 {
-	xmlChar *start = ordered ? xmlGetProp(n, (const xmlChar *)"start") :
-	    NULL;
+	const char *start = ordered ? h_prop(t->d, n, "start") : NULL;
 
 	tw_block(t, t->nlists == 0 ? 2 : 1);
 	if (t->nlists < MAX_LISTS) {
 		t->list_num[t->nlists++] = ordered ? (start != NULL ?
-		    (int)strtol((const char *)start, NULL, 10) - 1 : 0) : -1;
+		    (int)strtol(start, NULL, 10) - 1 : 0) : -1;
 		tw_children(t, n, depth + 1);
 		t->nlists--;
 	} else
 		tw_children(t, n, depth + 1);
 	tw_block(t, t->nlists == 0 ? 2 : 1);
-	xmlFree(start);
 }
 
 static void
-tw_quote(struct tw *t, xmlNodePtr n, int depth)
+tw_quote(struct tw *t, size_t n, int depth)
 {
 	size_t saved = t->prefix.len;
 
@@ -1171,57 +2215,57 @@ tw_quote(struct tw *t, xmlNodePtr n, int depth)
 }
 
 static void
-tw_image(struct tw *t, xmlNodePtr n)
+tw_image(struct tw *t, size_t n)
 {
-	xmlChar *alt = xmlGetProp(n, (const xmlChar *)"alt");
+	const char *alt = h_prop(t->d, n, "alt");
 	struct buf a = { 0 };
 
 	if (alt != NULL)
-		collapse((const char *)alt, strlen((const char *)alt), &a);
+		collapse(alt, strlen(alt), &a);
 	if (a.len > 0) {
 		buf_addc(&t->word, '[');
 		tw_text(t, a.data, a.len);
 		buf_addc(&t->word, ']');
 	}
 	buf_free(&a);
-	xmlFree(alt);
 }
 
 static void
-tw_element(struct tw *t, xmlNodePtr n, int depth)
+tw_element(struct tw *t, size_t n, int depth)
 {
-	unsigned f = tag_flags(n);
+	unsigned f = t->d->n[n].flags;
+	int id = t->d->n[n].id;
 
 	if ((f & T_DROP) || depth > MAX_DEPTH)
 		return;
-	if (name_is(n, "br")) {
+	if (id == TAG_BR) {
 		tw_flush_word(t);
 		if (t->open && t->has_text)
 			tw_end_line(t);
 		else if (t->started && t->need == 0)
 			buf_addc(t->out, '\n');
 		t->space = 0;
-	} else if (name_is(n, "a"))
+	} else if (id == TAG_A)
 		tw_anchor(t, n, depth);
-	else if (name_is(n, "li"))
+	else if (id == TAG_LI)
 		tw_list_item(t, n, depth);
-	else if (name_is(n, "ul") || name_is(n, "ol") || name_is(n, "dl"))
-		tw_list(t, n, depth, name_is(n, "ol"));
-	else if (name_is(n, "blockquote"))
+	else if (id == TAG_UL || id == TAG_OL || id == TAG_DL)
+		tw_list(t, n, depth, id == TAG_OL);
+	else if (id == TAG_BLOCKQUOTE)
 		tw_quote(t, n, depth);
-	else if (name_is(n, "img"))
+	else if (id == TAG_IMG)
 		tw_image(t, n);
-	else if (name_is(n, "hr")) {
+	else if (id == TAG_HR) {
 		tw_block(t, 2);
 		buf_addstr(&t->word, "----");
 		tw_block(t, 2);
-	} else if (name_is(n, "pre")) {
+	} else if (id == TAG_PRE) {
 		tw_block(t, 2);
 		t->pre++;
 		tw_children(t, n, depth + 1);
 		t->pre--;
 		tw_block(t, 2);
-	} else if (name_is(n, "td") || name_is(n, "th")) {
+	} else if (id == TAG_TD || id == TAG_TH) {
 		tw_flush_word(t);
 		t->space = 1;
 		tw_children(t, n, depth + 1);
@@ -1239,14 +2283,14 @@ tw_element(struct tw *t, xmlNodePtr n, int depth)
 }
 
 static void
-tw_children(struct tw *t, xmlNodePtr n, int depth)
+tw_children(struct tw *t, size_t n, int depth)
 {
-	for (xmlNodePtr c = n->children; c != NULL; c = c->next) {
-		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-			if (c->content != NULL)
-				tw_text(t, (const char *)c->content,
-				    strlen((const char *)c->content));
-		} else if (c->type == XML_ELEMENT_NODE)
+	const struct hdoc *d = t->d;
+
+	for (size_t c = d->n[n].first; c != NIL; c = d->n[c].next) {
+		if (d->n[c].type == H_TEXT)
+			tw_text(t, HSTR(d, d->n[c].str), d->n[c].len);
+		else if (d->n[c].type == H_ELEM)
 			tw_element(t, c, depth);
 	}
 }
@@ -1267,23 +2311,24 @@ tw_finish(struct tw *t)
 	buf_free(&t->line);
 	buf_free(&t->word);
 	buf_free(&t->prefix);
+	buf_free(&t->clean);
 }
 
 int
 html_to_text(const char *html, size_t len, int width, struct buf *out)
 {
-	htmlDocPtr doc = parse_html(html, len);
-	xmlNodePtr root = content_root(doc);
+	struct hdoc d;
 	struct buf text = { 0 };
 	struct tw t;
 
-	if (doc == NULL)
+	if (parse_html(html, len, &d) == -1)
 		return -1;
 	memset(&t, 0, sizeof t);
 	t.out = &text;
 	t.width = width < 20 ? HTML_TEXT_WIDTH : width;
-	if (root != NULL)
-		tw_children(&t, root, 0);
+	t.d = &d;
+	if (d.root != NIL)
+		tw_children(&t, d.root, 0);
 	tw_finish(&t);
 	/* Exactly one newline at the end. */
 	while (text.len > 0 && text.data[text.len - 1] == '\n')
@@ -1294,6 +2339,6 @@ html_to_text(const char *html, size_t len, int width, struct buf *out)
 		buf_addc(out, '\n');
 	}
 	buf_free(&text);
-	xmlFreeDoc(doc);
+	hdoc_free(&d);
 	return 0;
 }

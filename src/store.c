@@ -120,6 +120,55 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"  changed INTEGER NOT NULL,"
 	"  UNIQUE (feed_id, identity));"
 	"PRAGMA user_version = 2;",
+	/* 2 -> 3: editions, the items they carry, deliveries. */
+	"CREATE TABLE edition ("
+	"  id INTEGER PRIMARY KEY,"
+	"  theme_id INTEGER NOT NULL REFERENCES theme(id) ON DELETE CASCADE,"
+	"  subject TEXT NOT NULL,"
+	"  intro TEXT NOT NULL DEFAULT '',"
+	"  template TEXT NOT NULL DEFAULT 'edition',"
+	"  status TEXT NOT NULL CHECK (status = 'draft' OR status = 'sending'"
+	"    OR status = 'done' OR status = 'cancelled'),"
+	"  created INTEGER NOT NULL,"
+	"  queued INTEGER NOT NULL DEFAULT 0,"
+	"  finished INTEGER NOT NULL DEFAULT 0);"
+	/* An item belongs to at most one edition per theme: the record of
+	 * what each theme carried, never a date window. */
+	"CREATE TABLE edition_item ("
+	"  edition_id INTEGER NOT NULL REFERENCES edition(id) ON DELETE CASCADE,"
+	"  theme_id INTEGER NOT NULL,"
+	"  item_id INTEGER NOT NULL REFERENCES item(id) ON DELETE CASCADE,"
+	"  position INTEGER NOT NULL,"
+	"  PRIMARY KEY (edition_id, item_id),"
+	"  UNIQUE (theme_id, item_id));"
+	"CREATE TABLE delivery ("
+	"  id INTEGER PRIMARY KEY,"
+	"  edition_id INTEGER NOT NULL REFERENCES edition(id) ON DELETE CASCADE,"
+	"  subscriber_id INTEGER REFERENCES subscriber(id) ON DELETE SET NULL,"
+	"  status TEXT NOT NULL CHECK (status = 'queued' OR status = 'sending'"
+	"    OR status = 'sent' OR status = 'deferred' OR status = 'failed'"
+	"    OR status = 'cancelled'),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL DEFAULT 0,"
+	"  lease_owner TEXT,"
+	"  lease_until INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  done_at INTEGER NOT NULL DEFAULT 0,"
+	"  code INTEGER NOT NULL DEFAULT 0,"
+	"  policy INTEGER NOT NULL DEFAULT 0,"
+	"  reply TEXT,"
+	"  UNIQUE (edition_id, subscriber_id));"
+	"CREATE INDEX delivery_work ON delivery(status, next_try);"
+	"CREATE INDEX delivery_sent ON delivery(done_at) WHERE status = 'sent';"
+	/* One row shared by every sending process: the next free send time,
+	 * so one rate limit holds across the CLI and the daemon. */
+	"CREATE TABLE pace ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  next_us INTEGER NOT NULL);"
+	"INSERT INTO pace VALUES (1, 0);"
+	/* A theme may send from its own address. */
+	"ALTER TABLE theme ADD COLUMN from_addr TEXT;"
+	"PRAGMA user_version = 3;",
 };
 
 enum q {
@@ -152,6 +201,28 @@ enum q {
 	Q_ITEM_INSERT,
 	Q_ITEM_UPDATE,
 	Q_ITEM_ALL,
+	Q_EDITION_ADD,
+	Q_EDITION_RESERVE,
+	Q_EDITION_GET,
+	Q_EDITION_ALL,
+	Q_EDITION_COUNTS,
+	Q_EDITION_ITEMS,
+	Q_EDITION_RM,
+	Q_EDITION_CANCEL,
+	Q_EDITION_CANCEL_ROWS,
+	Q_EDITION_QUEUE,
+	Q_EDITION_SENDING,
+	Q_EDITION_FINISH,
+	Q_DELIVERY_FAILED,
+	Q_CLAIM,
+	Q_CLAIMED,
+	Q_CLAIM_DROP,
+	Q_OUTCOME,
+	Q_SENT_SINCE,
+	Q_NEXT_TRY,
+	Q_PACE_GET,
+	Q_PACE_SET,
+	Q_FORGET_DELIVERIES,
 	Q_SUPPRESSED,
 	Q_SUPPRESS_ADD,
 	Q_SUPPRESS_RM,
@@ -167,13 +238,15 @@ static const char *const sql[Q_COUNT] = {
 	[Q_THEME_EDIT] =
 	    "UPDATE theme SET name = coalesce(?2, name),"
 	    " description = coalesce(?3, description),"
-	    " lang = coalesce(?4, lang) WHERE slug = ?1",
+	    " lang = coalesce(?4, lang),"
+	    " from_addr = CASE WHEN ?5 IS NULL THEN from_addr"
+	    "  ELSE nullif(?5, '') END WHERE slug = ?1",
 	[Q_THEME_GET] =
-	    "SELECT id, slug, name, description, lang, created FROM theme "
-	    "WHERE slug = ?1",
+	    "SELECT id, slug, name, description, lang, created, from_addr "
+	    "FROM theme WHERE slug = ?1",
 	[Q_THEME_ALL] =
-	    "SELECT id, slug, name, description, lang, created FROM theme "
-	    "ORDER BY slug",
+	    "SELECT id, slug, name, description, lang, created, from_addr "
+	    "FROM theme ORDER BY slug",
 	[Q_THEME_COUNTS] =
 	    "SELECT status, count(*) FROM subscription WHERE theme_id = ?1 "
 	    "GROUP BY status",
@@ -281,12 +354,119 @@ static const char *const sql[Q_COUNT] = {
 	    "SELECT i.id, i.feed_id, i.identity, i.guid, i.title, i.link,"
 	    " i.author, i.published, i.updated, i.categories, i.summary_html,"
 	    " i.content_html, i.text, i.enclosure_url, i.enclosure_type,"
-	    " i.enclosure_length, i.first_seen, 0, f.theme_id, t.slug, f.url "
+	    " i.enclosure_length, i.first_seen,"
+	    " EXISTS (SELECT 1 FROM edition_item e JOIN edition d"
+	    "  ON d.id = e.edition_id WHERE e.theme_id = f.theme_id"
+	    "  AND e.item_id = i.id AND d.status <> 'draft'),"
+	    " f.theme_id, t.slug, f.url "
 	    "FROM item i JOIN feed f ON f.id = i.feed_id "
 	    "JOIN theme t ON t.id = f.theme_id "
 	    "WHERE (?1 = 0 OR f.theme_id = ?1) "
 	    "ORDER BY coalesce(nullif(i.published, 0), nullif(i.updated, 0),"
 	    " i.first_seen) DESC, i.id DESC",
+	[Q_EDITION_ADD] =
+	    "INSERT INTO edition (theme_id, subject, intro, template, status,"
+	    " created) VALUES (?1, ?2, ?3, ?4, 'draft', ?5)",
+	/* The theme's items no edition of it carries yet, newest first. */
+	[Q_EDITION_RESERVE] =
+	    "INSERT INTO edition_item (edition_id, theme_id, item_id, position) "
+	    "SELECT ?1, ?2, id, row_number() OVER () FROM ("
+	    " SELECT i.id FROM item i JOIN feed f ON f.id = i.feed_id"
+	    " WHERE f.theme_id = ?2 AND NOT EXISTS (SELECT 1 FROM edition_item e"
+	    "  WHERE e.theme_id = ?2 AND e.item_id = i.id)"
+	    " ORDER BY coalesce(nullif(i.published, 0), nullif(i.updated, 0),"
+	    "  i.first_seen) DESC, i.id DESC LIMIT ?3)",
+	[Q_EDITION_GET] =
+	    "SELECT d.id, d.theme_id, t.slug, t.name, t.lang, d.subject,"
+	    " d.intro, d.template, d.status, d.created, d.queued, d.finished,"
+	    " (SELECT count(*) FROM edition_item e WHERE e.edition_id = d.id) "
+	    "FROM edition d JOIN theme t ON t.id = d.theme_id WHERE d.id = ?1",
+	[Q_EDITION_ALL] =
+	    "SELECT d.id, d.theme_id, t.slug, t.name, t.lang, d.subject,"
+	    " d.intro, d.template, d.status, d.created, d.queued, d.finished,"
+	    " (SELECT count(*) FROM edition_item e WHERE e.edition_id = d.id) "
+	    "FROM edition d JOIN theme t ON t.id = d.theme_id "
+	    "WHERE ?1 = 0 OR d.theme_id = ?1 ORDER BY d.id",
+	[Q_EDITION_COUNTS] =
+	    "SELECT status, count(*) FROM delivery WHERE edition_id = ?1 "
+	    "GROUP BY status",
+	[Q_EDITION_ITEMS] =
+	    "SELECT i.id, i.feed_id, i.identity, i.guid, i.title, i.link,"
+	    " i.author, i.published, i.updated, i.categories, i.summary_html,"
+	    " i.content_html, i.text, i.enclosure_url, i.enclosure_type,"
+	    " i.enclosure_length, i.first_seen "
+	    "FROM edition_item e JOIN item i ON i.id = e.item_id "
+	    "WHERE e.edition_id = ?1 ORDER BY e.position",
+	[Q_EDITION_RM] =
+	    "DELETE FROM edition WHERE id = ?1 AND status = 'draft'",
+	[Q_EDITION_CANCEL] =
+	    "UPDATE edition SET status = 'cancelled', finished = ?2 "
+	    "WHERE id = ?1 AND status IN ('draft', 'sending')",
+	[Q_EDITION_CANCEL_ROWS] =
+	    "UPDATE delivery SET status = 'cancelled', done_at = ?2,"
+	    " reply = coalesce(reply, 'cancelled') "
+	    "WHERE edition_id = ?1 AND status IN ('queued', 'deferred')",
+	/* Every active subscriber of the theme, once: UNIQUE makes a second
+	 * send of the same edition add nobody. */
+	[Q_EDITION_QUEUE] =
+	    "INSERT INTO delivery (edition_id, subscriber_id, status, created) "
+	    "SELECT ?1, x.subscriber_id, 'queued', ?3 FROM subscription x "
+	    "WHERE x.theme_id = ?2 AND x.status = 'active' "
+	    "ON CONFLICT (edition_id, subscriber_id) DO NOTHING",
+	[Q_EDITION_SENDING] =
+	    "UPDATE edition SET status = 'sending', queued = ?2 "
+	    "WHERE id = ?1 AND status = 'draft'",
+	/* Done when nothing is queued, sending or deferred any more. */
+	[Q_EDITION_FINISH] =
+	    "UPDATE edition SET status = 'done', finished = ?1 "
+	    "WHERE status = 'sending' AND NOT EXISTS (SELECT 1 FROM delivery d"
+	    " WHERE d.edition_id = edition.id"
+	    " AND d.status IN ('queued', 'sending', 'deferred'))",
+	[Q_DELIVERY_FAILED] =
+	    "SELECT d.id, s.email, d.status, d.code, d.reply, d.attempts,"
+	    " d.done_at FROM delivery d LEFT JOIN subscriber s"
+	    " ON s.id = d.subscriber_id "
+	    "WHERE d.edition_id = ?1 AND d.status IN ('failed', 'deferred',"
+	    " 'cancelled') ORDER BY d.id",
+	/* Rows to carry: queued, deferred and due, or leased by a process
+	 * that is gone (its lease expired, or ?4 names it dead). */
+	[Q_CLAIM] =
+	    "UPDATE delivery SET status = 'sending', lease_owner = ?1,"
+	    " lease_until = ?2, attempts = attempts + 1 "
+	    "WHERE id IN (SELECT id FROM delivery WHERE"
+	    " (status IN ('queued', 'deferred') AND next_try <= ?3)"
+	    " OR (status = 'sending' AND (lease_until < ?3 OR lease_owner = ?4))"
+	    " ORDER BY id LIMIT ?5)",
+	[Q_CLAIMED] =
+	    "SELECT d.id, d.edition_id, d.subscriber_id, d.attempts, d.created,"
+	    " s.email, s.name, x.status, e.theme_id "
+	    "FROM delivery d JOIN edition e ON e.id = d.edition_id "
+	    "LEFT JOIN subscriber s ON s.id = d.subscriber_id "
+	    "LEFT JOIN subscription x ON x.subscriber_id = d.subscriber_id"
+	    " AND x.theme_id = e.theme_id "
+	    "WHERE d.status = 'sending' AND d.lease_owner = ?1 ORDER BY d.id",
+	[Q_CLAIM_DROP] =
+	    "UPDATE delivery SET status = 'cancelled', lease_owner = NULL,"
+	    " done_at = ?2, reply = ?3 WHERE id = ?1",
+	[Q_OUTCOME] =
+	    "UPDATE delivery SET status = ?2, code = ?3, policy = ?4,"
+	    " reply = ?5, next_try = ?6, done_at = ?7, lease_owner = NULL "
+	    "WHERE id = ?1 AND status = 'sending'",
+	[Q_SENT_SINCE] =
+	    "SELECT (SELECT count(*) FROM delivery WHERE status = 'sent'"
+	    " AND done_at >= ?1) + (SELECT count(*) FROM delivery"
+	    " WHERE status = 'sending')",
+	[Q_NEXT_TRY] =
+	    "SELECT min(next_try), count(*) FROM delivery "
+	    "WHERE status = 'deferred'",
+	[Q_PACE_GET] =
+	    "SELECT next_us FROM pace WHERE id = 1",
+	[Q_PACE_SET] =
+	    "UPDATE pace SET next_us = ?1 WHERE id = 1",
+	[Q_FORGET_DELIVERIES] =
+	    "UPDATE delivery SET reply = NULL, status = CASE WHEN status IN"
+	    " ('queued', 'deferred', 'sending') THEN 'cancelled' ELSE status END "
+	    "WHERE subscriber_id = ?1",
 	[Q_SUPPRESSED] =
 	    "SELECT 1 FROM suppression WHERE addr_hash = ?1",
 	[Q_SUPPRESS_ADD] =
@@ -713,7 +893,8 @@ store_theme_add(struct store *st, const char *slug, const char *name,
 
 int
 store_theme_edit(struct store *st, const char *slug, const char *name,
-    const char *description, const char *lang, struct error *err)
+    const char *description, const char *lang, const char *from,
+    struct error *err)
 {
 	sqlite3_stmt *s = stmt(st, Q_THEME_EDIT, err);
 
@@ -723,6 +904,7 @@ store_theme_edit(struct store *st, const char *slug, const char *name,
 	bind_text(s, 2, name);
 	bind_text(s, 3, description);
 	bind_text(s, 4, lang);
+	bind_text(s, 5, from);
 	if (run(st, s, err, "edit theme") == -1)
 		return -1;
 	if (sqlite3_changes(st->db) == 0) {
@@ -763,6 +945,8 @@ theme_from_row(sqlite3_stmt *s, struct store_theme *t)
 	t->description = col_dup(s, 3);
 	t->lang = col_dup(s, 4);
 	t->created = sqlite3_column_int64(s, 5);
+	t->from_addr = sqlite3_column_type(s, 6) == SQLITE_NULL ? NULL :
+	    col_dup(s, 6);
 }
 
 static void
@@ -772,6 +956,7 @@ theme_clear(struct store_theme *t)
 	free(t->name);
 	free(t->description);
 	free(t->lang);
+	free(t->from_addr);
 	memset(t, 0, sizeof *t);
 }
 
@@ -1214,6 +1399,11 @@ store_subscriber_forget(struct store *st, int64_t id, const char *email,
 	bind_text(s, 2, hash);
 	if (run(st, s, err, "forget events") == -1)
 		goto fail;
+	if ((s = stmt(st, Q_FORGET_DELIVERIES, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	if (run(st, s, err, "forget deliveries") == -1)
+		goto fail;
 	if ((s = stmt(st, Q_FORGET_DETAILS, err)) == NULL)
 		goto fail;
 	bind_text(s, 1, email);
@@ -1453,6 +1643,637 @@ store_item_foreach(struct store *st, int64_t theme_id, int unsent_only,
 		ret = fail(st, err, rc, "list items");
 	sqlite3_finalize(s);
 	return ret;
+}
+
+/* ---- editions and deliveries ---- */
+
+static const char *const dstatus_names[STORE_ND] = {
+	"queued", "sending", "sent", "deferred", "failed", "cancelled"
+};
+
+const char *
+store_dstatus_name(int d)
+{
+	return d >= 0 && d < STORE_ND ? dstatus_names[d] : "unknown";
+}
+
+static int
+dstatus_parse(const char *w)
+{
+	for (int i = 0; i < STORE_ND; i++)
+		if (strcmp(w, dstatus_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+store_edition_new(struct store *st, int64_t theme_id, const char *subject,
+    const char *intro, const char *template_name, int64_t max_items,
+    int64_t *id_r, int64_t *nitems_r, struct error *err)
+{
+	sqlite3_stmt *s;
+	int64_t id;
+
+	*nitems_r = 0;
+	if (store_begin(st, err) == -1)
+		return -1;
+	if ((s = stmt(st, Q_EDITION_ADD, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, theme_id);
+	bind_text(s, 2, subject);
+	bind_text(s, 3, intro ? intro : "");
+	bind_text(s, 4, template_name ? template_name : "edition");
+	sqlite3_bind_int64(s, 5, util_now());
+	if (run(st, s, err, "add edition") == -1)
+		goto fail;
+	id = sqlite3_last_insert_rowid(st->db);
+	if ((s = stmt(st, Q_EDITION_RESERVE, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, theme_id);
+	sqlite3_bind_int64(s, 3, max_items > 0 ? max_items : -1);
+	if (run(st, s, err, "reserve items") == -1)
+		goto fail;
+	*nitems_r = sqlite3_changes(st->db);
+	if (*nitems_r == 0) {
+		store_rollback(st);
+		return 0;
+	}
+	*id_r = id;
+	return store_commit(st, err);
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+static void
+edition_from_row(sqlite3_stmt *s, struct store_edition *e)
+{
+	e->id = sqlite3_column_int64(s, 0);
+	e->theme_id = sqlite3_column_int64(s, 1);
+	e->slug = col_dup(s, 2);
+	e->theme_name = col_dup(s, 3);
+	e->lang = col_dup(s, 4);
+	e->subject = col_dup(s, 5);
+	e->intro = col_dup(s, 6);
+	e->template_name = col_dup(s, 7);
+	e->status = col_dup(s, 8);
+	e->created = sqlite3_column_int64(s, 9);
+	e->queued = sqlite3_column_int64(s, 10);
+	e->finished = sqlite3_column_int64(s, 11);
+	e->nitems = sqlite3_column_int64(s, 12);
+}
+
+static void
+edition_clear(struct store_edition *e)
+{
+	free(e->slug);
+	free(e->theme_name);
+	free(e->lang);
+	free(e->subject);
+	free(e->intro);
+	free(e->template_name);
+	free(e->status);
+	memset(e, 0, sizeof *e);
+}
+
+static int
+edition_counts(struct store *st, struct store_edition *e, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_EDITION_COUNTS, err);
+	int rc, d;
+
+	if (s == NULL)
+		return -1;
+	memset(e->counts, 0, sizeof e->counts);
+	sqlite3_bind_int64(s, 1, e->id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if ((d = dstatus_parse(col_text(s, 0))) >= 0)
+			e->counts[d] = sqlite3_column_int64(s, 1);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return fail(st, err, rc, "count deliveries");
+	return 0;
+}
+
+int
+store_edition_get(struct store *st, int64_t id, struct store_edition **e_r,
+    struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_EDITION_GET, err);
+	struct store_edition *e;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return rc == SQLITE_DONE ? 0 : fail(st, err, rc, "read edition");
+	}
+	e = xcalloc(1, sizeof *e);
+	edition_from_row(s, e);
+	sqlite3_reset(s);
+	if (edition_counts(st, e, err) == -1) {
+		store_edition_free(e);
+		return -1;
+	}
+	*e_r = e;
+	return 1;
+}
+
+void
+store_edition_free(struct store_edition *e)
+{
+	if (e == NULL)
+		return;
+	edition_clear(e);
+	free(e);
+}
+
+int
+store_edition_foreach(struct store *st, int64_t theme_id,
+    int (*cb)(const struct store_edition *, void *), void *arg,
+    struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_edition e;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, sql[Q_EDITION_ALL], -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, err, rc, "list editions");
+	sqlite3_bind_int64(s, 1, theme_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		edition_from_row(s, &e);
+		if (edition_counts(st, &e, err) == -1)
+			ret = -1;
+		else
+			ret = cb(&e, arg);
+		edition_clear(&e);
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = fail(st, err, rc, "list editions");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+store_edition_items(struct store *st, int64_t id,
+    int (*cb)(const struct store_item *, void *), void *arg,
+    struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_item it;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, sql[Q_EDITION_ITEMS], -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, err, rc, "read edition items");
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&it, 0, sizeof it);
+		it.id = sqlite3_column_int64(s, 0);
+		it.feed_id = sqlite3_column_int64(s, 1);
+		it.identity = col_text(s, 2);
+		it.guid = col_null(s, 3);
+		it.title = col_text(s, 4);
+		it.link = col_null(s, 5);
+		it.author = col_null(s, 6);
+		it.published = sqlite3_column_int64(s, 7);
+		it.updated = sqlite3_column_int64(s, 8);
+		it.categories = col_null(s, 9);
+		it.summary_html = col_null(s, 10);
+		it.content_html = col_null(s, 11);
+		it.text = col_null(s, 12);
+		it.enclosure_url = col_null(s, 13);
+		it.enclosure_type = col_null(s, 14);
+		it.enclosure_length = sqlite3_column_int64(s, 15);
+		it.first_seen = sqlite3_column_int64(s, 16);
+		if ((ret = cb(&it, arg)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = fail(st, err, rc, "read edition items");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+store_edition_rm(struct store *st, int64_t id, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_EDITION_RM, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	if (run(st, s, err, "remove edition") == -1)
+		return -1;
+	if (sqlite3_changes(st->db) == 0) {
+		error_set(err, EX_DATAERR, "edition %lld is not a draft (only "
+		    "drafts can be removed; cancel a send instead)",
+		    (long long)id);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_edition_cancel(struct store *st, int64_t id, int64_t *n_r,
+    struct error *err)
+{
+	sqlite3_stmt *s;
+
+	if (store_begin(st, err) == -1)
+		return -1;
+	if ((s = stmt(st, Q_EDITION_CANCEL, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, util_now());
+	if (run(st, s, err, "cancel edition") == -1)
+		goto fail;
+	if (sqlite3_changes(st->db) == 0) {
+		error_set(err, EX_DATAERR, "edition %lld is not being sent",
+		    (long long)id);
+		goto fail;
+	}
+	if ((s = stmt(st, Q_EDITION_CANCEL_ROWS, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, util_now());
+	if (run(st, s, err, "cancel deliveries") == -1)
+		goto fail;
+	*n_r = sqlite3_changes(st->db);
+	return store_commit(st, err);
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+int
+store_edition_queue(struct store *st, int64_t id, int64_t *n_r,
+    struct error *err)
+{
+	struct store_edition *e = NULL;
+	sqlite3_stmt *s;
+	int r;
+
+	if (store_begin(st, err) == -1)
+		return -1;
+	if ((r = store_edition_get(st, id, &e, err)) != 1) {
+		if (r == 0)
+			error_set(err, EX_DATAERR, "no edition %lld",
+			    (long long)id);
+		goto fail;
+	}
+	if (strcmp(e->status, "draft") != 0 &&
+	    strcmp(e->status, "sending") != 0) {
+		error_set(err, EX_DATAERR, "edition %lld is %s", (long long)id,
+		    e->status);
+		goto fail;
+	}
+	if ((s = stmt(st, Q_EDITION_QUEUE, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, e->theme_id);
+	sqlite3_bind_int64(s, 3, util_now());
+	if (run(st, s, err, "queue edition") == -1)
+		goto fail;
+	*n_r = sqlite3_changes(st->db);
+	if ((s = stmt(st, Q_EDITION_SENDING, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, util_now());
+	if (run(st, s, err, "queue edition") == -1)
+		goto fail;
+	store_edition_free(e);
+	return store_commit(st, err);
+fail:
+	store_edition_free(e);
+	store_rollback(st);
+	return -1;
+}
+
+int
+store_edition_problems(struct store *st, int64_t id,
+    int (*cb)(const struct store_delivery *, void *), void *arg,
+    struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_delivery d;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, sql[Q_DELIVERY_FAILED], -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, err, rc, "list deliveries");
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		d.id = sqlite3_column_int64(s, 0);
+		d.email = col_null(s, 1);
+		d.status = dstatus_parse(col_text(s, 2));
+		d.code = sqlite3_column_int(s, 3);
+		d.reply = col_null(s, 4);
+		d.attempts = sqlite3_column_int(s, 5);
+		d.done_at = sqlite3_column_int64(s, 6);
+		if ((ret = cb(&d, arg)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = fail(st, err, rc, "list deliveries");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+store_lease_owners(struct store *st, int (*cb)(const char *, void *),
+    void *arg, struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT DISTINCT lease_owner FROM "
+	    "delivery WHERE status = 'sending' AND lease_owner IS NOT NULL",
+	    -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, err, rc, "list leases");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if ((ret = cb(col_text(s, 0), arg)) != 0)
+			break;
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = fail(st, err, rc, "list leases");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+store_requeue_owner(struct store *st, const char *owner, int64_t *n_r,
+    struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "UPDATE delivery SET status = 'queued',"
+	    " lease_owner = NULL, lease_until = 0 "
+	    "WHERE status = 'sending' AND lease_owner = ?1", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text(s, 1, owner);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return fail(st, err, rc, "requeue deliveries");
+	*n_r = sqlite3_changes(st->db);
+	return 0;
+}
+
+int
+store_window_opens(struct store *st, int64_t since, int64_t offset,
+    int64_t *t_r, struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*t_r = 0;
+	rc = sqlite3_prepare_v2(st->db, "SELECT done_at FROM delivery "
+	    "WHERE status = 'sent' AND done_at >= ?1 ORDER BY done_at "
+	    "LIMIT 1 OFFSET ?2", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, since);
+		sqlite3_bind_int64(s, 2, offset);
+		if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			*t_r = sqlite3_column_int64(s, 0);
+			rc = SQLITE_DONE;
+		}
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : fail(st, err, rc, "read send window");
+}
+
+int
+store_work_left(struct store *st, int64_t edition_id, int64_t *n_r,
+    struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*n_r = 0;
+	rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM delivery "
+	    "WHERE status IN ('queued', 'sending', 'deferred')"
+	    " AND (?1 = 0 OR edition_id = ?1)", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, edition_id);
+		if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			*n_r = sqlite3_column_int64(s, 0);
+			rc = SQLITE_DONE;
+		}
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : fail(st, err, rc, "count work");
+}
+
+/* How many more the windows allow now (counting rows in flight). */
+static int
+room(struct store *st, const struct store_limits *lim, int64_t now, int max,
+    int *room_r, struct error *err)
+{
+	const int64_t win[2] = { 3600, 86400 };
+	const int64_t cap[2] = { lim ? lim->per_hour : 0, lim ? lim->per_day : 0 };
+	int64_t used;
+
+	*room_r = max;
+	for (int i = 0; i < 2; i++) {
+		if (cap[i] <= 0)
+			continue;
+		if (store_sent_since(st, now - win[i], &used, err) == -1)
+			return -1;
+		if (used >= cap[i])
+			*room_r = 0;
+		else if (cap[i] - used < *room_r)
+			*room_r = (int)(cap[i] - used);
+	}
+	return 0;
+}
+
+int
+store_claim(struct store *st, const char *owner, const char *dead_owner,
+    int64_t lease, int max, const struct store_limits *lim,
+    int (*cb)(const struct store_claim *, void *), void *arg, int *n_r,
+    int *full_r, struct error *err)
+{
+	sqlite3_stmt *s, *drop = NULL;
+	struct store_claim c;
+	int64_t now = util_now();
+	int rc;
+
+	*n_r = 0;
+	*full_r = 0;
+	if (store_begin(st, err) == -1)
+		return -1;
+	if (room(st, lim, now, max, &max, err) == -1)
+		goto fail;
+	if (max == 0) {
+		*full_r = 1;
+		return store_commit(st, err);
+	}
+	if ((s = stmt(st, Q_CLAIM, err)) == NULL)
+		goto fail;
+	bind_text(s, 1, owner);
+	sqlite3_bind_int64(s, 2, now + lease);
+	sqlite3_bind_int64(s, 3, now);
+	bind_text(s, 4, dead_owner);
+	sqlite3_bind_int(s, 5, max);
+	if (run(st, s, err, "claim deliveries") == -1)
+		goto fail;
+	rc = sqlite3_prepare_v2(st->db, sql[Q_CLAIM_DROP], -1, &drop, NULL);
+	if (rc != SQLITE_OK) {
+		fail(st, err, rc, "claim deliveries");
+		goto fail;
+	}
+	if ((s = stmt(st, Q_CLAIMED, err)) == NULL)
+		goto fail;
+	bind_text(s, 1, owner);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int active = sqlite3_column_type(s, 7) != SQLITE_NULL &&
+		    strcmp(col_text(s, 7), "active") == 0;
+
+		c.id = sqlite3_column_int64(s, 0);
+		/* Left, bounced or erased since it was queued: never mailed. */
+		if (!active || sqlite3_column_type(s, 5) == SQLITE_NULL) {
+			sqlite3_bind_int64(drop, 1, c.id);
+			sqlite3_bind_int64(drop, 2, now);
+			bind_text(drop, 3, "not sent: no longer subscribed");
+			rc = sqlite3_step(drop);
+			sqlite3_reset(drop);
+			if (rc != SQLITE_DONE)
+				break;
+			continue;
+		}
+		c.edition_id = sqlite3_column_int64(s, 1);
+		c.subscriber_id = sqlite3_column_int64(s, 2);
+		c.attempts = sqlite3_column_int(s, 3);
+		c.created = sqlite3_column_int64(s, 4);
+		c.email = col_text(s, 5);
+		c.name = col_text(s, 6);
+		c.theme_id = sqlite3_column_int64(s, 8);
+		if (cb(&c, arg) != 0) {
+			rc = SQLITE_ABORT;	/* cb filled err */
+			break;
+		}
+		(*n_r)++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		if (rc != SQLITE_ABORT)
+			fail(st, err, rc, "claim deliveries");
+		goto fail;
+	}
+	sqlite3_finalize(drop);
+	return store_commit(st, err);
+fail:
+	sqlite3_finalize(drop);
+	store_rollback(st);
+	*n_r = 0;
+	return -1;
+}
+
+int
+store_outcomes(struct store *st, const struct store_outcome *o, size_t n,
+    struct error *err)
+{
+	sqlite3_stmt *s;
+	int64_t now = util_now();
+
+	if (store_begin(st, err) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if ((s = stmt(st, Q_OUTCOME, err)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, o[i].id);
+		bind_text(s, 2, store_dstatus_name(o[i].status));
+		sqlite3_bind_int(s, 3, o[i].code);
+		sqlite3_bind_int(s, 4, o[i].policy);
+		bind_text(s, 5, o[i].reply);
+		sqlite3_bind_int64(s, 6, o[i].next_try);
+		sqlite3_bind_int64(s, 7, o[i].status == STORE_DEFERRED ? 0 :
+		    now);
+		if (run(st, s, err, "record delivery") == -1)
+			goto fail;
+	}
+	if ((s = stmt(st, Q_EDITION_FINISH, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, now);
+	if (run(st, s, err, "finish editions") == -1)
+		goto fail;
+	return store_commit(st, err);
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+int
+store_sent_since(struct store *st, int64_t t, int64_t *n_r,
+    struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_SENT_SINCE, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, t);
+	rc = sqlite3_step(s);
+	*n_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : fail(st, err, rc, "count sent");
+}
+
+int
+store_deferred(struct store *st, int64_t *n_r, int64_t *next_r,
+    struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_NEXT_TRY, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	*next_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	*n_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : fail(st, err, rc, "count deferred");
+}
+
+int
+store_pace_reserve(struct store *st, int n, int64_t interval_us,
+    int64_t now_us, int64_t *start_us_r, struct error *err)
+{
+	sqlite3_stmt *s;
+	int64_t next;
+	int rc;
+
+	if (store_begin(st, err) == -1)
+		return -1;
+	if ((s = stmt(st, Q_PACE_GET, err)) == NULL)
+		goto fail;
+	rc = sqlite3_step(s);
+	next = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		fail(st, err, rc, "read pace");
+		goto fail;
+	}
+	*start_us_r = next > now_us ? next : now_us;
+	if ((s = stmt(st, Q_PACE_SET, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, *start_us_r + (int64_t)n * interval_us);
+	if (run(st, s, err, "reserve send times") == -1)
+		goto fail;
+	return store_commit(st, err);
+fail:
+	store_rollback(st);
+	return -1;
 }
 
 /* ---- suppression ---- */

@@ -44,7 +44,7 @@ enum store_event {
 	STORE_EV_UNSUPPRESS
 };
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /*
  * Configures sqlite for the process; call once at start-up, before any
@@ -92,15 +92,20 @@ struct store_theme {
 	char	*description;
 	char	*lang;
 	int64_t	 created;
+	char	*from_addr;		/* its own From, or NULL */
 	int64_t	 counts[STORE_NSTATUS];	/* subscriptions per status */
 };
 
 /* Adds a theme; EX_DATAERR when the slug exists. */
 int	store_theme_add(struct store *, const char *slug, const char *name,
 	    const char *description, const char *lang, struct error *);
-/* Changes the non-NULL fields of a theme; EX_DATAERR when unknown. */
+/*
+ * Changes the non-NULL fields of a theme (from "" clears its own From);
+ * EX_DATAERR when unknown.
+ */
 int	store_theme_edit(struct store *, const char *slug, const char *name,
-	    const char *description, const char *lang, struct error *);
+	    const char *description, const char *lang, const char *from,
+	    struct error *);
 /*
  * Looks a theme up by slug. Returns 1 and a theme the caller frees with
  * store_theme_free, 0 when there is none, -1 on error.
@@ -279,6 +284,160 @@ int	store_item_upsert(struct store *, const struct store_item *,
 int	store_item_foreach(struct store *, int64_t theme_id, int unsent_only,
 	    int (*cb)(const struct store_item *, const struct store_feed *,
 	    void *), void *arg, struct error *);
+
+/* ---- editions and deliveries ---- */
+
+/* Delivery status words: queued, sending, sent, deferred, failed, cancelled. */
+enum store_dstatus {
+	STORE_QUEUED,
+	STORE_SENDING,
+	STORE_SENT,
+	STORE_DEFERRED,
+	STORE_FAILED,
+	STORE_CANCELLED,
+	STORE_ND
+};
+const char *store_dstatus_name(int);
+
+/* An edition; strings borrowed in callbacks, owned when from _get. */
+struct store_edition {
+	int64_t	 id;
+	int64_t	 theme_id;
+	char	*slug;
+	char	*theme_name;
+	char	*lang;
+	char	*subject;
+	char	*intro;
+	char	*template_name;
+	char	*status;		/* draft, sending, done, cancelled */
+	int64_t	 created, queued, finished;
+	int64_t	 nitems;
+	int64_t	 counts[STORE_ND];	/* deliveries per status */
+};
+
+/*
+ * Makes a draft edition of a theme from the items no edition of the theme
+ * carries yet, the max_items newest (0: all); the draft reserves them.
+ * When there are none, nothing is made and *nitems_r is 0.
+ */
+int	store_edition_new(struct store *, int64_t theme_id, const char *subject,
+	    const char *intro, const char *template_name, int64_t max_items,
+	    int64_t *id_r, int64_t *nitems_r, struct error *);
+/* 1 and an edition the caller frees with store_edition_free; 0 none. */
+int	store_edition_get(struct store *, int64_t id, struct store_edition **,
+	    struct error *);
+void	store_edition_free(struct store_edition *);
+int	store_edition_foreach(struct store *, int64_t theme_id,
+	    int (*cb)(const struct store_edition *, void *), void *arg,
+	    struct error *);
+/* The edition's items in their order (borrowed for each call). */
+int	store_edition_items(struct store *, int64_t id,
+	    int (*cb)(const struct store_item *, void *), void *arg,
+	    struct error *);
+/* Removes a draft, freeing its items; EX_DATAERR for any other status. */
+int	store_edition_rm(struct store *, int64_t id, struct error *);
+/* Stops an edition: queued and deferred rows become cancelled. */
+int	store_edition_cancel(struct store *, int64_t id, int64_t *ncancelled_r,
+	    struct error *);
+/*
+ * Queues the edition for every active subscriber of its theme (once per
+ * subscriber, however often it is called) and marks it sending.
+ */
+int	store_edition_queue(struct store *, int64_t id, int64_t *nqueued_r,
+	    struct error *);
+
+struct store_delivery {
+	int64_t		 id;
+	const char	*email;		/* NULL when erased */
+	int		 status;
+	int		 code;
+	const char	*reply;
+	int		 attempts;
+	int64_t		 done_at;
+};
+/* The deliveries of an edition that failed, wait or were cancelled. */
+int	store_edition_problems(struct store *, int64_t id,
+	    int (*cb)(const struct store_delivery *, void *), void *arg,
+	    struct error *);
+
+/* A claimed delivery, ready to compose and send (strings borrowed). */
+struct store_claim {
+	int64_t		 id;
+	int64_t		 edition_id;
+	int64_t		 theme_id;
+	int64_t		 subscriber_id;
+	int		 attempts;
+	int64_t		 created;
+	const char	*email;
+	const char	*name;
+};
+
+/* Calls cb with each distinct owner of a lease on a row being sent. */
+int	store_lease_owners(struct store *,
+	    int (*cb)(const char *owner, void *), void *arg, struct error *);
+/*
+ * Puts the rows a dead process was carrying back in the queue (crash
+ * recovery: they may have gone out, so they may go twice). *n_r counts them.
+ */
+int	store_requeue_owner(struct store *, const char *owner, int64_t *n_r,
+	    struct error *);
+/*
+ * When the window since `since` will have room again: the time the
+ * (offset+1)-th oldest message sent since then was sent, or 0.
+ */
+int	store_window_opens(struct store *, int64_t since, int64_t offset,
+	    int64_t *t_r, struct error *);
+/* Rows queued, sending or deferred (the work left), for one edition or all. */
+int	store_work_left(struct store *, int64_t edition_id, int64_t *n_r,
+	    struct error *);
+/*
+ * Claims up to max rows for owner until now + lease seconds: queued rows,
+ * deferred rows that are due, and rows whose lease expired or whose owner
+ * is dead_owner (NULL: none). Rows whose subscriber left the theme or was
+ * erased meanwhile are cancelled, never handed out. Each claimed row goes
+ * to cb; *n_r counts them.
+ */
+struct store_limits {
+	int64_t	per_hour;	/* 0: no limit */
+	int64_t	per_day;	/* 0: no limit */
+};
+/*
+ * ...with the hourly and daily windows checked in the same transaction,
+ * counting sent rows and rows being sent by anyone: at most the room left
+ * is claimed. When a window is full, nothing is claimed and *full_r is 1.
+ */
+int	store_claim(struct store *, const char *owner, const char *dead_owner,
+	    int64_t lease, int max, const struct store_limits *,
+	    int (*cb)(const struct store_claim *, void *), void *arg,
+	    int *n_r, int *full_r, struct error *);
+
+struct store_outcome {
+	int64_t		 id;
+	int		 status;	/* STORE_SENT, _DEFERRED, _FAILED */
+	int		 code;		/* SMTP reply code */
+	int		 policy;	/* 5.7.x */
+	const char	*reply;
+	int64_t		 next_try;	/* for deferred rows */
+};
+/*
+ * Records the outcomes of one connection's rows in one transaction, then
+ * marks editions with nothing left to carry as done.
+ */
+int	store_outcomes(struct store *, const struct store_outcome *, size_t n,
+	    struct error *);
+/* Messages sent since t (the hourly and daily windows). */
+int	store_sent_since(struct store *, int64_t t, int64_t *n_r,
+	    struct error *);
+/* The deferred rows: how many, and the earliest next try (0: none). */
+int	store_deferred(struct store *, int64_t *n_r, int64_t *next_r,
+	    struct error *);
+/*
+ * Reserves n consecutive send times interval_us apart on the shared pace,
+ * for every process at once; *start_us_r is the first (microseconds since
+ * the epoch, never before now_us).
+ */
+int	store_pace_reserve(struct store *, int n, int64_t interval_us,
+	    int64_t now_us, int64_t *start_us_r, struct error *);
 
 /* ---- suppression list (keyed hashes of addresses) ---- */
 

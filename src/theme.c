@@ -9,6 +9,9 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include <stdlib.h>
+
+#include "addr.h"
 #include "theme.h"
 #include "util.h"
 
@@ -92,5 +95,60 @@ theme_check_text(const char *what, const char *text, int required,
 			return -1;
 		}
 	}
+	return 0;
+}
+
+int
+theme_parse_from(const char *from, char **display_r, char *ascii,
+    struct error *err)
+{
+	const char *lt = strrchr(from, '<'), *gt = strrchr(from, '>');
+	char *display = NULL, *addrtext = NULL;
+	struct addr a;
+	int ret = -1;
+
+	if (strpbrk(from, "\r\n") != NULL) {
+		error_set(err, EX_DATAERR, "from address contains a line break");
+		return -1;
+	}
+	if (lt != NULL && gt != NULL && gt > lt && gt[1] == '\0') {
+		display = xstrndup(from, (size_t)(lt - from));
+		addrtext = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	} else if (lt == NULL && gt == NULL) {
+		display = xstrdup("");
+		addrtext = xstrdup(from);
+	} else {
+		error_set(err, EX_DATAERR, "from '%.80s': expected "
+		    "\"Name <address>\"", from);
+		goto done;
+	}
+	util_trim(display);
+	/* A quoted display name loses its quotes; mime quotes as needed. */
+	if (display[0] == '"' && strlen(display) >= 2 &&
+	    display[strlen(display) - 1] == '"') {
+		memmove(display, display + 1, strlen(display) - 2);
+		display[strlen(display) - 2] = '\0';
+	}
+	if (addr_check_name(display, err) == -1 ||
+	    addr_parse(addrtext, &a, err) == -1)
+		goto done;
+	memcpy(ascii, a.ascii, strlen(a.ascii) + 1);
+	*display_r = display;
+	display = NULL;
+	ret = 0;
+done:
+	free(display);
+	free(addrtext);
+	return ret;
+}
+
+int
+theme_check_from(const char *from, struct error *err)
+{
+	char ascii[ADDR_MAX + 1], *display = NULL;
+
+	if (theme_parse_from(from, &display, ascii, err) == -1)
+		return -1;
+	free(display);
 	return 0;
 }

@@ -17,4 +17,14 @@ int	theme_check_lang(const char *lang, struct error *);
 int	theme_check_text(const char *what, const char *text, int required,
 	    struct error *);
 
+/*
+ * Parses a From value, "Display Name <local@domain>" or a bare address,
+ * into a display name (may be empty; caller frees) and the address in its
+ * ASCII form (ADDR_MAX + 1 bytes). 0, or -1 with EX_DATAERR or EX_CONFIG.
+ */
+int	theme_parse_from(const char *from, char **display_r, char *ascii,
+	    struct error *);
+/* 0 when from parses as above, else -1 with EX_DATAERR. */
+int	theme_check_from(const char *from, struct error *);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +237,39 @@ util_now(void)
 	if (fixed_now > 0)
 		return fixed_now;
 	return (int64_t)time(NULL);
+}
+
+static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t crash_mu = PTHREAD_MUTEX_INITIALIZER;
+static char crash_name[64];
+static long crash_left;
+
+static void
+crash_init(void)
+{
+	const char *s = getenv("TEMABREV_CRASH"), *colon;
+
+	if (s == NULL || (colon = strrchr(s, ':')) == NULL ||
+	    (size_t)(colon - s) >= sizeof crash_name)
+		return;
+	memcpy(crash_name, s, (size_t)(colon - s));
+	crash_name[colon - s] = '\0';
+	crash_left = strtol(colon + 1, NULL, 10);
+}
+
+void
+util_failpoint(const char *name)
+{
+	int die = 0;
+
+	pthread_once(&crash_once, crash_init);
+	if (crash_name[0] == '\0' || strcmp(name, crash_name) != 0)
+		return;
+	pthread_mutex_lock(&crash_mu);
+	die = --crash_left == 0;
+	pthread_mutex_unlock(&crash_mu);
+	if (die)
+		raise(SIGKILL);
 }
 
 int

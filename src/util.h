@@ -82,6 +82,13 @@ char	*util_dirname(const char *path);
 /* Strips leading and trailing ASCII white space in place; returns s. */
 char	*util_trim(char *s);
 
+/*
+ * Crash testing: when TEMABREV_CRASH is "NAME:N", the N-th call of
+ * util_failpoint(NAME) kills the process with SIGKILL, as kill -9 would.
+ * Costs one comparison when unset.
+ */
+void	 util_failpoint(const char *name);
+
 /* 1 when s is valid UTF-8 (no overlongs, no surrogates), else 0. */
 int	 util_valid_utf8(const char *s, size_t len);
 

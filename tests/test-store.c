@@ -121,13 +121,14 @@ START_TEST(test_themes)
 	    &err), -1);
 	ck_assert_int_eq(err.code, EX_DATAERR);
 	ck_assert_int_eq(store_theme_edit(st, "barnets-ratt", NULL,
-	    "Barnets rättigheter", "en", &err), 0);
-	ck_assert_int_eq(store_theme_edit(st, "nope", "x", NULL, NULL, &err),
-	    -1);
+	    "Barnets rättigheter", "en", "Barn <barn@example.org>", &err), 0);
+	ck_assert_int_eq(store_theme_edit(st, "nope", "x", NULL, NULL, NULL,
+	    &err), -1);
 	ck_assert_int_eq(store_theme_get(st, "barnets-ratt", &t, &err), 1);
 	ck_assert_str_eq(t->name, "Barnets rätt");
 	ck_assert_str_eq(t->description, "Barnets rättigheter");
 	ck_assert_str_eq(t->lang, "en");
+	ck_assert_str_eq(t->from_addr, "Barn <barn@example.org>");
 	ck_assert_int_eq(t->counts[STORE_ACTIVE], 0);
 	store_theme_free(t);
 	ck_assert_int_eq(store_theme_get(st, "nope", &t, &err), 0);
