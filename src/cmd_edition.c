@@ -236,8 +236,8 @@ recipient(struct cli *c, const char *to, struct compose_rcpt *r,
 }
 
 static int
-compose_one(struct cli *c, int64_t id, const char *to, struct buf *msg,
-    char *from, char *rcpt)
+compose_one(struct cli *c, int64_t id, const char *to, int test_copy,
+    struct buf *msg, char *from, char *rcpt)
 {
 	struct compose *cm = NULL;
 	struct compose_rcpt r;
@@ -250,6 +250,10 @@ compose_one(struct cli *c, int64_t id, const char *to, struct buf *msg,
 		goto done;
 	if (recipient(c, to, &r, &a, &name) == -1)
 		goto done;
+	/* A test copy carries nobody's tokens: its links, Message-ID and
+	 * bounce address must not be mistaken for a real delivery's. */
+	if (test_copy)
+		r.subscriber_id = 0;
 	rc = compose_message(cm, &r, msg, from, rcpt, &c->err);
 done:
 	free(name);
@@ -272,7 +276,7 @@ edition_preview(struct cli *c, int argc, char **argv)
 		return cli_usage(U_PREVIEW);
 	if (parse_id(argv[i], &id) != 0)
 		return EX_USAGE;
-	if (compose_one(c, id, o.to, &msg, from, rcpt) == -1) {
+	if (compose_one(c, id, o.to, 0, &msg, from, rcpt) == -1) {
 		buf_free(&msg);
 		return cli_fail(c);
 	}
@@ -318,7 +322,7 @@ edition_test(struct cli *c, int argc, char **argv)
 		return cli_usage(U_TEST);
 	if (parse_id(argv[i], &id) != 0)
 		return EX_USAGE;
-	if (compose_one(c, id, o.to, &msg, from, rcpt) == -1 ||
+	if (compose_one(c, id, o.to, 1, &msg, from, rcpt) == -1 ||
 	    smtp_config(c, &sc, &password) == -1) {
 		rc = cli_fail(c);
 		goto done;
@@ -491,7 +495,9 @@ edition_send(struct cli *c, int argc, char **argv)
 	struct store_edition *e = NULL;
 	struct store_theme *t = NULL;
 	struct compose *cm = NULL;
+	struct tb_smtp_config sc;
 	struct ed_opts o;
+	char *password = NULL;
 	int64_t id, n;
 	int i, help, rc, r;
 
@@ -516,6 +522,12 @@ edition_send(struct cli *c, int argc, char **argv)
 		rc = cli_fail(c);
 		goto done;
 	}
+	/* ...and so is [smtp]: a send that could never start (AUTH without
+	 * TLS, port 465, a missing password file) queues nothing. */
+	if (smtp_config(c, &sc, &password) == -1) {
+		rc = cli_fail(c);
+		goto done;
+	}
 	if (o.dry_run) {
 		rc = dry_run(c, e, t);
 		goto done;
@@ -528,6 +540,7 @@ edition_send(struct cli *c, int argc, char **argv)
 	    (long long)n, n == 1 ? "" : "s");
 	rc = deliver(c, o.no_wait);
 done:
+	free(password);
 	compose_free(cm);
 	store_theme_free(t);
 	store_edition_free(e);

@@ -2,7 +2,8 @@
  * sender: the send loop over queue rows, compose and tb_smtp. Workers are
  * POSIX threads; the calling thread reports progress. Retries back off
  * exponentially from [send] retry, and a row fails after [send]
- * max_attempts tries or max_age seconds.
+ * max_attempts tries or max_age seconds; messages a dropped connection
+ * never offered go again at once (find_unseen).
  */
 #include "config.h"
 
@@ -63,6 +64,7 @@ struct worker {
 	int64_t			 editions[MAX_COMPOSES];
 	struct pending		*rows;
 	struct tb_smtp_msg	*msgs;
+	unsigned char		*offered;	/* per msgs[i]: data was read */
 	int			 n, nmsgs, cap;
 	int64_t			 pace_start_us;
 	struct error		 err;
@@ -170,15 +172,17 @@ on_claim(const struct store_claim *c, void *arg)
 }
 
 /*
- * Called by the SMTP layer before each message's data: waits for the
- * message's reserved send time, so the rate holds at the moment of
- * sending, for all connections and processes together.
+ * Called by the SMTP layer before each message's data: notes that the
+ * server saw the message, and waits for the message's reserved send time,
+ * so the rate holds at the moment of sending, for all connections and
+ * processes together.
  */
 static void
 pace(void *arg, size_t index)
 {
 	struct worker *w = arg;
 
+	w->offered[index] = 1;
 	util_failpoint("sender-message");
 	if (w->run->interval_us == 0)
 		return;
@@ -196,6 +200,37 @@ backoff(const struct config *cfg, int attempts)
 	return d < 6 * 3600 ? d : 6 * 3600;
 }
 
+/*
+ * A connection that ended in the middle of a batch: the first message
+ * without a final answer is the one it ended on; those behind it that the
+ * server never saw (no reply, data never read) did nothing wrong. They
+ * return to the queue at once, without the backoff and without counting
+ * towards max_attempts, so a recipient whose message makes the server drop
+ * the connection never takes the rest of its batch down with it on every
+ * retry. Only when the session ran at all (some reply, some data read):
+ * a server that cannot be reached backs everything off.
+ */
+static void
+find_unseen(const struct worker *w, unsigned char *unseen)
+{
+	int ran = 0, culprit = -1;
+
+	for (int i = 0; i < w->nmsgs; i++) {
+		const struct tb_smtp_msg *m = &w->msgs[i];
+
+		if (m->code != 0 || w->offered[i])
+			ran = 1;
+		if (m->outcome != TB_SMTP_DEFERRED || m->code != 0)
+			continue;
+		if (culprit == -1)
+			culprit = i;
+		else if (!w->offered[i])
+			unseen[i] = 1;
+	}
+	if (!ran)
+		memset(unseen, 0, (size_t)w->nmsgs);
+}
+
 /* Turns the SMTP results into store outcomes and commits them. */
 static int
 record(struct worker *w)
@@ -203,9 +238,12 @@ record(struct worker *w)
 	const struct config *cfg = w->run->cfg;
 	struct store_outcome *o = xcalloc((size_t)w->n, sizeof *o);
 	char (*why)[400] = xcalloc((size_t)w->n, sizeof *why);
+	unsigned char *unseen = xcalloc((size_t)w->cap, 1);
 	int64_t now = util_now(), s = 0, d = 0, f = 0;
+	const char *refused = NULL;
 	int rc;
 
+	find_unseen(w, unseen);
 	for (int i = 0; i < w->n; i++) {
 		const struct pending *p = &w->rows[i];
 		const struct tb_smtp_msg *m;
@@ -224,9 +262,23 @@ record(struct worker *w)
 		if (m->outcome == TB_SMTP_SENT) {
 			o[i].status = STORE_SENT;
 			s++;
+		} else if (m->outcome == TB_SMTP_FAILED &&
+		    m->stage == TB_SMTP_STAGE_MAIL) {
+			/* The server refused the sender, not this recipient
+			 * (530 authentication required, 553 sender denied):
+			 * no subscriber fails for it; the run stops. */
+			o[i].status = STORE_DEFERRED;
+			o[i].next_try = now + backoff(cfg, p->attempts);
+			refused = m->reply;
+			d++;
 		} else if (m->outcome == TB_SMTP_FAILED) {
 			o[i].status = STORE_FAILED;
 			f++;
+		} else if (unseen[p->msg_index] &&
+		    now - p->created < cfg->send_max_age) {
+			o[i].status = STORE_DEFERRED;
+			o[i].next_try = now;
+			d++;
 		} else if (p->attempts >= cfg->send_max_attempts ||
 		    now - p->created >= cfg->send_max_age) {
 			snprintf(why[i], sizeof why[i], "gave up after %d "
@@ -242,8 +294,16 @@ record(struct worker *w)
 	}
 	util_failpoint("sender-before-record");
 	rc = store_outcomes(w->store, o, (size_t)w->n, &w->err);
+	if (rc == 0 && refused != NULL) {
+		error_set(&w->err, EX_UNAVAILABLE, "%s:%lld refused the sender "
+		    "(%s); check [smtp] and [general] from; the messages stay "
+		    "queued", w->run->cfg->smtp_host,
+		    (long long)w->run->cfg->smtp_port, refused);
+		rc = -1;
+	}
 	free(o);
 	free(why);
+	free(unseen);
 	if (rc == -1)
 		return -1;
 	pthread_mutex_lock(&w->run->mu);
@@ -277,6 +337,7 @@ one_batch(struct worker *w, int *full_r)
 	int n;
 
 	w->n = w->nmsgs = 0;
+	memset(w->offered, 0, (size_t)w->cap);
 	if (store_claim(w->store, w->owner, NULL, r->cfg->smtp_timeout * 4 +
 	    LEASE_MARGIN, w->cap, &lim, on_claim, w, &n, full_r,
 	    &w->err) == -1)
@@ -373,6 +434,7 @@ worker_init(struct worker *w, struct run *r, int n)
 	w->cap = (int)r->cfg->smtp_max_per_connection;
 	w->rows = xcalloc((size_t)w->cap, sizeof *w->rows);
 	w->msgs = xcalloc((size_t)w->cap, sizeof *w->msgs);
+	w->offered = xcalloc((size_t)w->cap, 1);
 }
 
 static void
@@ -384,6 +446,7 @@ worker_deinit(struct worker *w)
 		buf_free(&w->rows[i].msg);
 	free(w->rows);
 	free(w->msgs);
+	free(w->offered);
 	store_close(w->store);
 }
 

@@ -121,8 +121,10 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"  UNIQUE (feed_id, identity));"
 	"PRAGMA user_version = 2;",
 	/* 2 -> 3: editions, the items they carry, deliveries. */
+	/* AUTOINCREMENT: an id is never reused after a draft is removed,
+	 * so tokens of a removed edition's test copies point nowhere. */
 	"CREATE TABLE edition ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  theme_id INTEGER NOT NULL REFERENCES theme(id) ON DELETE CASCADE,"
 	"  subject TEXT NOT NULL,"
 	"  intro TEXT NOT NULL DEFAULT '',"

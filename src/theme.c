@@ -107,9 +107,18 @@ theme_parse_from(const char *from, char **display_r, char *ascii,
 	struct addr a;
 	int ret = -1;
 
+	char *unquoted = NULL;
+	size_t flen = strlen(from);
+
 	if (strpbrk(from, "\r\n") != NULL) {
 		error_set(err, EX_DATAERR, "from address contains a line break");
 		return -1;
+	}
+	/* from = "Name <addr>" in an INI file keeps its quotes: drop them. */
+	if (flen >= 2 && from[0] == '"' && from[flen - 1] == '"' &&
+	    strchr(from, '<') != NULL) {
+		unquoted = xstrndup(from + 1, flen - 2);
+		from = unquoted;
 	}
 	if (lt != NULL && gt != NULL && gt > lt && gt[1] == '\0') {
 		display = xstrndup(from, (size_t)(lt - from));
@@ -139,6 +148,7 @@ theme_parse_from(const char *from, char **display_r, char *ascii,
 done:
 	free(display);
 	free(addrtext);
+	free(unquoted);
 	return ret;
 }
 
