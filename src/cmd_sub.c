@@ -212,14 +212,54 @@ sub_list(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+struct show_state {
+	const struct sub_opts	*o;
+	struct cli		*c;
+	json_t			*events;	/* with --json */
+};
+
+static int
+event_cb(const struct store_event_row *e, void *arg)
+{
+	struct show_state *ss = arg;
+	char buf[UTIL_ISO_LEN];
+
+	if (ss->events != NULL) {
+		json_t *j = json_object();
+
+		json_object_set_new(j, "at", cli_json_time(e->at));
+		json_object_set_new(j, "kind", cli_json_str(e->kind));
+		json_object_set_new(j, "theme", cli_json_str(e->slug));
+		json_object_set_new(j, "source", cli_json_str(e->source));
+		json_object_set_new(j, "detail", cli_json_str(e->detail));
+		json_array_append_new(ss->events, j);
+		return 0;
+	}
+	printf("  %s  %-11s %-24s %s%s%s\n", util_iso_time(e->at, buf),
+	    e->kind, e->slug ? e->slug : "-", e->source,
+	    e->detail ? ": " : "", e->detail ? e->detail : "");
+	return 0;
+}
+
 static int
 show_cb(const struct store_subscriber *s, void *arg)
 {
-	const struct sub_opts *o = arg;
+	struct show_state *ss = arg;
+	const struct sub_opts *o = ss->o;
 	char buf[UTIL_ISO_LEN];
 
 	if (o->json) {
-		cli_json_line(subscriber_json(s));
+		json_t *j = subscriber_json(s);
+
+		ss->events = json_array();
+		if (store_event_foreach(ss->c->store, s->id, event_cb, ss,
+		    &ss->c->err) == -1) {
+			json_decref(j);
+			json_decref(ss->events);
+			return -1;
+		}
+		json_object_set_new(j, "events", ss->events);
+		cli_json_line(j);
 		return 0;
 	}
 	printf("email:    %s\nname:     %s\ncreated:  %s\n", s->email,
@@ -228,7 +268,9 @@ show_cb(const struct store_subscriber *s, void *arg)
 		printf("theme:    %-24s %-12s since %s (%s)\n", s->subs[i].slug,
 		    store_status_name(s->subs[i].status),
 		    util_iso_time(s->subs[i].since, buf), s->subs[i].reason);
-	return 0;
+	printf("history:\n");
+	return store_event_foreach(ss->c->store, s->id, event_cb, ss,
+	    &ss->c->err) == -1 ? -1 : 0;
 }
 
 static int
@@ -250,7 +292,9 @@ sub_show(struct cli *c, int argc, char **argv)
 		return cli_fail(c);
 	if (r == 0)
 		return cli_error(EX_DATAERR, "no subscriber %s", a.email);
-	if (store_subscriber_foreach(c->store, a.key, 0, -1, show_cb, &o,
+	struct show_state ss = { &o, c, NULL };
+
+	if (store_subscriber_foreach(c->store, a.key, 0, -1, show_cb, &ss,
 	    &c->err) == -1)
 		return cli_fail(c);
 	return 0;

@@ -220,6 +220,7 @@ enum q {
 	Q_CLAIMED,
 	Q_CLAIM_DROP,
 	Q_OUTCOME,
+	Q_DELIVERY_BOUNCE,
 	Q_SENT_SINCE,
 	Q_NEXT_TRY,
 	Q_PACE_GET,
@@ -454,6 +455,13 @@ static const char *const sql[Q_COUNT] = {
 	    "UPDATE delivery SET status = ?2, code = ?3, policy = ?4,"
 	    " reply = ?5, next_try = ?6, done_at = ?7, lease_owner = NULL "
 	    "WHERE id = ?1 AND status = 'sending'",
+	/* A hard bounce at delivery time: logged for the subscriber; the
+	 * inbox counts bounces toward [bounces] hard_limit. */
+	[Q_DELIVERY_BOUNCE] =
+	    "INSERT INTO event (at, kind, subscriber_id, theme_id, source_id,"
+	    " detail) SELECT ?2, 'bounce', d.subscriber_id, e.theme_id, ?3, ?4"
+	    " FROM delivery d JOIN edition e ON e.id = d.edition_id"
+	    " WHERE d.id = ?1 AND d.subscriber_id IS NOT NULL",
 	[Q_SENT_SINCE] =
 	    "SELECT (SELECT count(*) FROM delivery WHERE status = 'sent'"
 	    " AND done_at >= ?1) + (SELECT count(*) FROM delivery"
@@ -2182,6 +2190,59 @@ fail:
 }
 
 int
+store_event_foreach(struct store *st, int64_t subscriber_id,
+    int (*cb)(const struct store_event_row *, void *), void *arg,
+    struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_event_row e;
+	int rc, ret = 0;
+
+	/* A scan: the log has no index, and this runs for one person. */
+	rc = sqlite3_prepare_v2(st->db, "SELECT v.at, v.kind, t.slug, o.name,"
+	    " v.detail FROM event v LEFT JOIN theme t ON t.id = v.theme_id"
+	    " LEFT JOIN source o ON o.id = v.source_id"
+	    " WHERE v.subscriber_id = ?1 ORDER BY v.id", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, err, rc, "read events");
+	sqlite3_bind_int64(s, 1, subscriber_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		e.at = sqlite3_column_int64(s, 0);
+		e.kind = col_text(s, 1);
+		e.slug = col_null(s, 2);
+		e.source = col_text(s, 3);
+		e.detail = col_null(s, 4);
+		if ((ret = cb(&e, arg)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = fail(st, err, rc, "read events");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+static int
+bounce_event(struct store *st, const struct store_outcome *o, int64_t now,
+    struct error *err)
+{
+	sqlite3_stmt *s;
+	int64_t src;
+	char detail[320];
+
+	if (source_id(st, "smtp", &src, err) == -1)
+		return -1;
+	if ((s = stmt(st, Q_DELIVERY_BOUNCE, err)) == NULL)
+		return -1;
+	snprintf(detail, sizeof detail, "hard bounce at delivery: %s",
+	    o->reply ? o->reply : "");
+	sqlite3_bind_int64(s, 1, o->id);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int64(s, 3, src);
+	bind_text(s, 4, detail);
+	return run(st, s, err, "log bounce");
+}
+
+int
 store_outcomes(struct store *st, const struct store_outcome *o, size_t n,
     struct error *err)
 {
@@ -2202,6 +2263,9 @@ store_outcomes(struct store *st, const struct store_outcome *o, size_t n,
 		sqlite3_bind_int64(s, 7, o[i].status == STORE_DEFERRED ? 0 :
 		    now);
 		if (run(st, s, err, "record delivery") == -1)
+			goto fail;
+		if (o[i].status == STORE_FAILED && o[i].code >= 500 &&
+		    !o[i].policy && bounce_event(st, &o[i], now, err) == -1)
 			goto fail;
 	}
 	if ((s = stmt(st, Q_EDITION_FINISH, err)) == NULL)

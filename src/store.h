@@ -191,6 +191,18 @@ int	store_subscriber_foreach(struct store *, const char *key,
 	    int (*cb)(const struct store_subscriber *, void *), void *arg,
 	    struct error *);
 
+struct store_event_row {
+	int64_t		 at;
+	const char	*kind;
+	const char	*slug;		/* NULL: no theme */
+	const char	*source;
+	const char	*detail;	/* NULL: none */
+};
+/* A subscriber's event log, oldest first (borrowed for each call). */
+int	store_event_foreach(struct store *, int64_t subscriber_id,
+	    int (*cb)(const struct store_event_row *, void *), void *arg,
+	    struct error *);
+
 /*
  * Erases a subscriber (GDPR art. 17): its subscriptions go, its event-log
  * rows keep only hash, and every stored text containing email or key (its

@@ -388,6 +388,9 @@ rows = dict(db.execute("SELECT s.email, d.policy FROM delivery d JOIN "
     ("t5%",)).fetchall())
 assert rows == {"t571@example.org": 1, "t550@example.org": 0}, rows
 ' "$DB"
+check "... t550 logged as a hard bounce in its history, t571 not" sh -c "
+    '$TEMABREV' --db '$DB' sub show t550@example.org | grep -q 'bounce .*hard bounce at delivery: 550' &&
+    ! '$TEMABREV' --db '$DB' sub show t571@example.org | grep -q ' bounce '"
 check "... the dropped message deferred with the reason, never sent" \
     grep -Eq '^drop@example.org +deferred .*connection' "$TMP/c.failed1"
 check "... and nothing stored for any scripted recipient" \
