@@ -4,7 +4,8 @@
  * github.com/mustache/spec): interpolation, sections, inverted sections,
  * comments, partials and set delimiters, with the spec's standalone-line
  * and partial-indentation rules. Lambdas, inheritance and dynamic names
- * (the optional modules) are not implemented.
+ * (optional in the spec) are left out: a template using them gets a
+ * clear error.
  *
  * Compile once, render many: template_compile parses a source and every
  * partial it names into a read-only program; template_render walks that
