@@ -187,7 +187,12 @@ static const struct name zones[] = {
 static int
 name_eq(const char *s, size_t len, const char *name)
 {
-	return strlen(name) == len && strncasecmp(s, name, len) == 0;
+	/* First bytes that differ in more than ASCII case cannot match:
+	 * most names are passed over on that. */
+	if (len == 0 || ((unsigned char)s[0] | 0x20) !=
+	    ((unsigned char)name[0] | 0x20))
+		return 0;
+	return strncasecmp(s, name, len) == 0 && name[len] == '\0';
 }
 
 static int

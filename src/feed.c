@@ -51,6 +51,7 @@ static const char *const rss_namespaces[] = {
 };
 
 #define CHUNK		8192
+#define FILE_BUF	65536
 
 enum format { F_NONE, F_RSS, F_RDF, F_ATOM };
 
@@ -221,10 +222,21 @@ amp_named(const char *p, size_t n, int final, struct buf *out)
 static size_t
 filter_amp(const char *p, size_t n, int final, struct buf *out)
 {
+	static const char *const xml_refs[] = { "&lt;", "&gt;", "&amp;",
+	    "&quot;", "&apos;" };
 	size_t k = (size_t)-1;
 
 	if (n == 1 && !final)
 		return 0;
+	/* Escaped markup is most of what there is: XML's own, copied. */
+	for (size_t i = 0; i < sizeof xml_refs / sizeof xml_refs[0]; i++) {
+		size_t len = strlen(xml_refs[i]);
+
+		if (n >= len && memcmp(p, xml_refs[i], len) == 0) {
+			buf_add(out, p, len);
+			return len;
+		}
+	}
 	if (n > 1 && p[1] == '#')
 		k = amp_numeric(p, n, final, out);
 	else if (n > 1 && is_name_start((unsigned char)p[1]))
@@ -298,8 +310,55 @@ filter_byte(struct src *s, const char *p, size_t n, int final)
 }
 
 /*
+ * The length of a run at p (n bytes) that the clean-up copies as it is:
+ * printable ASCII but '&', '<' and (in a CDATA section or comment) the
+ * first byte of its end, tab, LF, CR, and whole valid UTF-8 sequences (any
+ * byte of 0x80 and above when the input is not read as UTF-8).
+ */
+static size_t
+filter_plain(const struct src *s, const char *p, size_t n)
+{
+	/* ASCII copied as it is: printable (DEL too), tab, LF, CR; not '&'
+	 * or '<' */
+	static const unsigned char ascii[128] = {
+		['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
+		[0x20] = 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	};
+	char stop = s->in_cdata ? ']' : s->in_comment ? '-' : '<';
+	size_t i = 0, len;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x80 && ascii[c] && c != (unsigned char)stop) {
+			i++;
+			continue;
+		}
+		if (c < 0x80)
+			break;
+		if (!s->utf8)
+			i++;
+		else if (c <= 0xdf && c >= 0xc2 && n - i >= 2 &&
+		    ((unsigned char)p[i + 1] & 0xc0) == 0x80)
+			i += 2;		/* the common case, checked inline */
+		else if ((len = utf8_seq_len(c)) > 0 && n - i >= len &&
+		    util_valid_utf8(p + i, len))
+			i += len;
+		else
+			break;
+	}
+	return i;
+}
+
+/*
  * Cleans s->raw into s->cooked as far as it can decide (all of it when
- * final), keeping an undecided tail for the next call.
+ * final), keeping an undecided tail for the next call. Runs that need no
+ * change are copied whole.
  */
 static void
 filter_run(struct src *s, int final)
@@ -308,8 +367,14 @@ filter_run(struct src *s, int final)
 	size_t n = s->raw.len, i = 0, k;
 
 	while (i < n) {
-		char c = p[i];
+		char c;
 
+		if ((k = filter_plain(s, p + i, n - i)) > 0) {
+			buf_add(&s->cooked, p + i, k);
+			if ((i += k) >= n)
+				break;
+		}
+		c = p[i];
 		if (s->in_cdata || s->in_comment) {
 			const char *end = s->in_cdata ? "]]>" : "-->";
 
@@ -1044,6 +1109,16 @@ resolve_at(const struct parser *p, const xmlNode *n, const char *url)
 	return u;
 }
 
+/* The length of the white space character at p (no-break space too; p is
+ * clean UTF-8), or 0. */
+static size_t
+blank_len(const char *p)
+{
+	if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		return 1;
+	return p[0] == '\xc2' && p[1] == '\xa0' ? 2 : 0;
+}
+
 /* White space runs (no-break spaces too) to one space, trimmed; clean
  * UTF-8 (html_fix_text). */
 static char *
@@ -1054,19 +1129,20 @@ plain_collapse(const char *s)
 
 	html_fix_text(s, strlen(s), &fixed);
 	buf_addstr(&out, "");
-	for (size_t i = 0; i < fixed.len; i++) {
-		char c = fixed.data[i];
+	for (size_t i = 0, k; i < fixed.len; i += k) {
+		const char *p = fixed.data + i;
 
-		if (c == '\xc2' && fixed.data[i + 1] == '\xa0')
-			c = fixed.data[++i] = ' ';	/* no-break space */
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+		if ((k = blank_len(p)) > 0) {
 			space = out.len > 0;
 			continue;
 		}
+		/* a run up to the next blank: the data is NUL-terminated */
+		for (k = 1; i + k < fixed.len && blank_len(p + k) == 0; k++)
+			;
 		if (space)
 			buf_addc(&out, ' ');
 		space = 0;
-		buf_addc(&out, c);
+		buf_add(&out, p, k);
 	}
 	buf_free(&fixed);
 	return buf_steal(&out);
@@ -2327,6 +2403,7 @@ feed_parse_file(const char *path, const char *name, const char *base_url,
     feed_item_fn cb, void *arg, struct feed_info *info, struct error *err)
 {
 	struct parser p;
+	char *iobuf;
 	int rc;
 
 	parser_init(&p, name != NULL ? name : path, base_url, cb, arg, info,
@@ -2337,8 +2414,13 @@ feed_parse_file(const char *path, const char *name, const char *base_url,
 		feed_info_clear(info);
 		return -1;
 	}
+	/* libxml2 reads 4 KB at a time: a bigger buffer saves most of the
+	 * read(2) calls of a large feed (glibc sizes its own by the block). */
+	iobuf = xmalloc(FILE_BUF);
+	setvbuf(p.src.fp, iobuf, _IOFBF, FILE_BUF);
 	rc = parse(&p, NULL);
 	fclose(p.src.fp);
+	free(iobuf);
 	return rc;
 }
 

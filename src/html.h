@@ -5,9 +5,12 @@
  * allow-list of tags and attributes (no script, style, frames, objects,
  * forms or event handlers; links and images only with http, https, mailto,
  * ftp or tel URLs, made absolute), and html_to_text() renders it for the
- * text/plain part of a message. The HTML is parsed with libxml2's HTML
- * parser (HTML 4 rules), so broken markup is repaired the way browsers
- * mostly do before the allow-list sees it.
+ * text/plain part of a message. The HTML is read as libxml2's HTML parser
+ * reads it (HTML 4 rules), so broken markup is repaired the way browsers
+ * mostly do before the allow-list sees it; most fragments by a faster
+ * reader of the module's own that builds the same tree (see html.c; with
+ * TEMABREV_HTML_CROSSCHECK set, each is checked against libxml2's reading,
+ * and a difference aborts the program).
  *
  * All text in and out is UTF-8; invalid input bytes become U+FFFD, and the
  * C1 controls U+0080-U+009F, which in feeds are windows-1252 bytes

@@ -2,10 +2,17 @@
  * ingest: the fetch-parse-store cycle of one feed. Items of one fetch are
  * stored in one transaction: a feed that cannot be read leaves what was
  * stored from earlier fetches exactly as it was.
+ *
+ * Parsing and storing overlap: a parser thread reads the feed (XML, HTML
+ * clean-up, text rendering) and hands copies of the items over a small
+ * ring to the calling thread, which alone uses the store; so an ingest
+ * uses two cores and takes about as long as the slower half. (The same
+ * shape as the subscriber import in subs.c.)
  */
 #include "config.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +42,27 @@ struct sink {
  */
 #define STOP_DB_ERROR 2
 
+/* Stores one item and counts it; -1 on a database error (k->err set). */
+static int
+store_one(struct sink *k, const struct store_item *it)
+{
+	enum store_upsert out;
+
+	if (store_item_upsert(k->store, it, &out, k->err) == -1)
+		return -1;
+	k->report->nseen++;
+	if (out == STORE_NEW)
+		k->report->nnew++;
+	else if (out == STORE_UPDATED)
+		k->report->nupdated++;
+	return 0;
+}
+
 static int
 on_item(const struct feed_item *fi, void *arg)
 {
 	struct sink *k = arg;
 	struct store_item it = { 0 };
-	enum store_upsert out;
 	char *identity = feed_item_identity(fi);
 	int rc;
 
@@ -61,16 +83,9 @@ on_item(const struct feed_item *fi, void *arg)
 	it.enclosure_url = fi->enclosure_url;
 	it.enclosure_type = fi->enclosure_type;
 	it.enclosure_length = fi->enclosure_length;
-	rc = store_item_upsert(k->store, &it, &out, k->err);
+	rc = store_one(k, &it);
 	free(identity);
-	if (rc == -1)
-		return STOP_DB_ERROR;
-	k->report->nseen++;
-	if (out == STORE_NEW)
-		k->report->nnew++;
-	else if (out == STORE_UPDATED)
-		k->report->nupdated++;
-	return 0;
+	return rc == -1 ? STOP_DB_ERROR : 0;
 }
 
 /* strcasestr is not POSIX: look for "charset=" in any case by hand. */
@@ -92,14 +107,14 @@ has_charset(const char *content_type)
  */
 static int
 parse_body(const struct fetch_result *res, const char *name,
-    struct sink *k, struct feed_info *info, struct error *err)
+    feed_item_fn cb, void *arg, struct feed_info *info, struct error *err)
 {
 	void *map = MAP_FAILED;
 	int fd = -1, rc = -1;
 
 	if (!has_charset(res->content_type) || res->body_len == 0)
 		return feed_parse_file(res->body_path, name, res->final_url,
-		    on_item, k, info, err);
+		    cb, arg, info, err);
 	if ((fd = open(res->body_path, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    (map = mmap(NULL, res->body_len, PROT_READ, MAP_PRIVATE, fd,
 	    0)) == MAP_FAILED) {
@@ -108,12 +123,180 @@ parse_body(const struct fetch_result *res, const char *name,
 		goto done;
 	}
 	rc = feed_parse_http(map, res->body_len, res->content_type, name,
-	    res->final_url, on_item, k, info, err);
+	    res->final_url, cb, arg, info, err);
 done:
 	if (map != MAP_FAILED)
 		munmap(map, res->body_len);
 	if (fd != -1)
 		close(fd);
+	return rc;
+}
+
+/* ---- the parser thread and the ring ---- */
+
+/* Items in flight: enough to keep both threads busy, a few hundred KB. */
+#define RING 64
+
+/* An item copied out of the parser's callback: every string in block. */
+struct slot {
+	struct store_item	 it;
+	char			*block;
+};
+
+struct pipeline {
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 nonempty, nonfull;
+	size_t			 head, tail;	/* consumer and producer */
+	int			 eof, stop;
+	/* The parse, run by the thread: its input and outcome. */
+	const struct fetch_result *res;
+	const char		*name;
+	int64_t			 feed_id;
+	int			 rc;
+	struct feed_info	*info;
+	struct error		*err;
+	struct slot		 ring[RING];
+};
+
+/* Copies the item's strings into one allocation; identity is taken. */
+static void
+slot_fill(struct slot *s, int64_t feed_id, const struct feed_item *fi,
+    char *identity)
+{
+	const char *src[] = { identity, fi->id, fi->title, fi->link,
+	    fi->author, fi->categories, fi->summary_html, fi->content_html,
+	    fi->text, fi->enclosure_url, fi->enclosure_type };
+	const char **dst[] = { &s->it.identity, &s->it.guid, &s->it.title,
+	    &s->it.link, &s->it.author, &s->it.categories,
+	    &s->it.summary_html, &s->it.content_html, &s->it.text,
+	    &s->it.enclosure_url, &s->it.enclosure_type };
+	size_t n = sizeof src / sizeof src[0], total = 0, off = 0;
+	size_t len[sizeof src / sizeof src[0]];
+
+	for (size_t i = 0; i < n; i++)
+		total += (len[i] = src[i] != NULL ? strlen(src[i]) + 1 : 0);
+	memset(&s->it, 0, sizeof s->it);
+	s->block = xmalloc(total > 0 ? total : 1);
+	for (size_t i = 0; i < n; i++) {
+		*dst[i] = NULL;
+		if (src[i] == NULL)
+			continue;
+		memcpy(s->block + off, src[i], len[i]);
+		*dst[i] = s->block + off;
+		off += len[i];
+	}
+	free(identity);
+	s->it.feed_id = feed_id;
+	s->it.published = fi->published;
+	s->it.updated = fi->updated;
+	s->it.enclosure_length = fi->enclosure_length;
+}
+
+/* The parser's callback in the thread: waits for room, copies the item
+ * in; stops the parse when the storing side has failed. */
+static int
+on_item_ring(const struct feed_item *fi, void *arg)
+{
+	struct pipeline *pl = arg;
+	char *identity = feed_item_identity(fi);
+	int stop;
+
+	if (identity == NULL)
+		return 0;
+	pthread_mutex_lock(&pl->mu);
+	while (pl->tail - pl->head == RING && !pl->stop)
+		pthread_cond_wait(&pl->nonfull, &pl->mu);
+	stop = pl->stop;
+	pthread_mutex_unlock(&pl->mu);
+	if (stop) {
+		free(identity);
+		return STOP_DB_ERROR;
+	}
+	/* Slots from tail on are the producer's: filled outside the lock. */
+	slot_fill(&pl->ring[pl->tail % RING], pl->feed_id, fi, identity);
+	pthread_mutex_lock(&pl->mu);
+	if (pl->tail++ == pl->head)
+		pthread_cond_signal(&pl->nonempty);
+	pthread_mutex_unlock(&pl->mu);
+	return 0;
+}
+
+static void *
+parser_main(void *arg)
+{
+	struct pipeline *pl = arg;
+	int rc = parse_body(pl->res, pl->name, on_item_ring, pl, pl->info,
+	    pl->err);
+
+	pthread_mutex_lock(&pl->mu);
+	pl->rc = rc;
+	pl->eof = 1;
+	pthread_cond_signal(&pl->nonempty);
+	pthread_mutex_unlock(&pl->mu);
+	return NULL;
+}
+
+/*
+ * parse_body() with the items stored as the parser thread hands them
+ * over. Returns what parse_body() would with on_item(): 0, STOP_DB_ERROR
+ * (k->err set), or -1 (ferr set). Without a thread, it is that call.
+ */
+static int
+parse_and_store(const struct fetch_result *res, const char *name,
+    struct sink *k, struct feed_info *info, struct error *ferr)
+{
+	struct pipeline *pl = xcalloc(1, sizeof *pl);
+	pthread_t th;
+	int failed = 0, rc;
+
+	pthread_mutex_init(&pl->mu, NULL);
+	pthread_cond_init(&pl->nonempty, NULL);
+	pthread_cond_init(&pl->nonfull, NULL);
+	pl->res = res;
+	pl->name = name;
+	pl->feed_id = k->feed_id;
+	pl->info = info;
+	pl->err = ferr;
+	if (pthread_create(&th, NULL, parser_main, pl) != 0) {
+		rc = parse_body(res, name, on_item, k, info, ferr);
+		goto done;
+	}
+	for (;;) {
+		size_t head, tail;
+		int eof;
+
+		pthread_mutex_lock(&pl->mu);
+		while (pl->head == pl->tail && !pl->eof)
+			pthread_cond_wait(&pl->nonempty, &pl->mu);
+		head = pl->head;
+		tail = pl->tail;
+		eof = pl->eof;
+		pthread_mutex_unlock(&pl->mu);
+		if (head == tail && eof)
+			break;
+		/* Slots between head and tail are the consumer's. */
+		for (; head != tail; head++) {
+			struct slot *s = &pl->ring[head % RING];
+
+			if (!failed && store_one(k, &s->it) == -1)
+				failed = 1;
+			free(s->block);
+		}
+		pthread_mutex_lock(&pl->mu);
+		pl->head = head;
+		if (failed)
+			pl->stop = 1;
+		pthread_cond_signal(&pl->nonfull);
+		pthread_mutex_unlock(&pl->mu);
+	}
+	pthread_join(th, NULL);
+	/* A database error wins, as it did when on_item() stopped the parse. */
+	rc = failed ? STOP_DB_ERROR : pl->rc;
+done:
+	pthread_cond_destroy(&pl->nonfull);
+	pthread_cond_destroy(&pl->nonempty);
+	pthread_mutex_destroy(&pl->mu);
+	free(pl);
 	return rc;
 }
 
@@ -170,7 +353,7 @@ ingest_feed(struct store *st, const struct config *cfg,
 	if (store_begin(st, err) == -1)
 		goto done;
 	in_tx = 1;
-	rc = parse_body(&res, rep->url, &k, &info, &ferr);
+	rc = parse_and_store(&res, rep->url, &k, &info, &ferr);
 	if (rc == STOP_DB_ERROR)
 		goto done;	/* err says what */
 	if (rc != 0) {
