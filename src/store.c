@@ -391,8 +391,8 @@ static const char *const sql[Q_COUNT] = {
 	    "FROM edition d JOIN theme t ON t.id = d.theme_id "
 	    "WHERE ?1 = 0 OR d.theme_id = ?1 ORDER BY d.id",
 	[Q_EDITION_COUNTS] =
-	    "SELECT status, count(*) FROM delivery WHERE edition_id = ?1 "
-	    "GROUP BY status",
+	    "SELECT status, count(*) FROM delivery INDEXED BY delivery_work"
+	    " WHERE edition_id = ?1 GROUP BY status",
 	[Q_EDITION_ITEMS] =
 	    "SELECT i.id, i.feed_id, i.identity, i.guid, i.title, i.link,"
 	    " i.author, i.published, i.updated, i.categories, i.summary_html,"
@@ -423,7 +423,7 @@ static const char *const sql[Q_COUNT] = {
 	[Q_EDITION_FINISH] =
 	    "UPDATE edition SET status = 'done', finished = ?1 "
 	    "WHERE status = 'sending' AND NOT EXISTS (SELECT 1 FROM delivery d"
-	    " WHERE d.edition_id = edition.id"
+	    " WHERE +d.edition_id = edition.id"
 	    " AND d.status IN ('queued', 'sending', 'deferred'))",
 	[Q_DELIVERY_FAILED] =
 	    "SELECT d.id, s.email, d.status, d.code, d.reply, d.attempts,"
@@ -436,10 +436,11 @@ static const char *const sql[Q_COUNT] = {
 	[Q_CLAIM] =
 	    "UPDATE delivery SET status = 'sending', lease_owner = ?1,"
 	    " lease_until = ?2, attempts = attempts + 1 "
-	    "WHERE id IN (SELECT id FROM delivery WHERE"
-	    " (status IN ('queued', 'deferred') AND next_try <= ?3)"
-	    " OR (status = 'sending' AND (lease_until < ?3 OR lease_owner = ?4))"
-	    " ORDER BY id LIMIT ?5)",
+	    "WHERE id IN (SELECT id FROM (SELECT id FROM delivery WHERE"
+	    " status = 'sending' AND (lease_until < ?3 OR lease_owner = ?4)"
+	    " LIMIT ?5) UNION ALL SELECT id FROM (SELECT id FROM delivery"
+	    " WHERE status IN ('queued', 'deferred') AND next_try <= ?3"
+	    " ORDER BY status, next_try LIMIT ?5) LIMIT ?5)",
 	[Q_CLAIMED] =
 	    "SELECT d.id, d.edition_id, d.subscriber_id, d.attempts, d.created,"
 	    " s.email, s.name, x.status, e.theme_id "
@@ -722,8 +723,9 @@ store_open(const char *path, struct store **store_r, struct error *err)
 	 * event trigger) stay in memory instead of temporary files. */
 	if (exec(st, "PRAGMA temp_store = MEMORY", err, "open") == -1)
 		goto fail;
-	/* 8 MB of page cache: big batches stay in memory until commit. */
-	if (exec(st, "PRAGMA cache_size = -8192", err, "open") == -1)
+	/* 2 MB of page cache per connection: a send opens one per worker;
+	 * bulk imports raise it (store_bulk). */
+	if (exec(st, "PRAGMA cache_size = -2048", err, "open") == -1)
 		goto fail;
 	if (migrate(st, err) == -1)
 		goto fail;
