@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <sysexits.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -22,6 +23,7 @@ enum key_type {
 	KEY_SIZE,	/* bytes, with an optional K, M or G suffix */
 	KEY_SECONDS,	/* with an optional s, m, h or d suffix */
 	KEY_INT,
+	KEY_BOOL,	/* yes/no, true/false, on/off, 1/0 */
 };
 
 struct key {
@@ -31,14 +33,21 @@ struct key {
 	size_t		 offset;
 	const char	*def;	/* default for numbers, as a value string */
 	long long	 min, max;
+	const char	*words;	/* the only values a string may take, or NULL */
 };
 
 #define KEY(sec, name, type, field) \
-	{ sec, name, type, offsetof(struct config, field), NULL, 0, 0 }
+	{ sec, name, type, offsetof(struct config, field), NULL, 0, 0, NULL }
 #define STR(sec, name, type, field, def) \
-	{ sec, name, type, offsetof(struct config, field), def, 0, 0 }
+	{ sec, name, type, offsetof(struct config, field), def, 0, 0, NULL }
 #define NUM(sec, name, type, field, def, min, max) \
-	{ sec, name, type, offsetof(struct config, field), def, min, max }
+	{ sec, name, type, offsetof(struct config, field), def, min, max, NULL }
+#define BOOL(sec, name, field, def) \
+	{ sec, name, KEY_BOOL, offsetof(struct config, field), def, 0, 1, NULL }
+/* A string that must be one of words (space-separated). */
+#define WORD(sec, name, field, def, words) \
+	{ sec, name, KEY_STRING, offsetof(struct config, field), def, 0, 0, \
+	  words }
 
 /* Every key temabrev.conf(5) documents; nothing else is accepted. */
 static const struct key keys[] = {
@@ -56,7 +65,7 @@ static const struct key keys[] = {
 	STR("general", "templates", KEY_PATH, templates, TB_TEMPLATES_DIR),
 	STR("smtp", "host", KEY_STRING, smtp_host, "localhost"),
 	NUM("smtp", "port", KEY_INT, smtp_port, "587", 1, 65535),
-	STR("smtp", "tls", KEY_STRING, smtp_tls, "starttls"),
+	WORD("smtp", "tls", smtp_tls, "starttls", "starttls none"),
 	KEY("smtp", "ca_file", KEY_PATH, smtp_ca_file),
 	KEY("smtp", "user", KEY_STRING, smtp_user),
 	KEY("smtp", "password_file", KEY_PATH, smtp_password_file),
@@ -73,6 +82,29 @@ static const struct key keys[] = {
 	NUM("send", "max_age", KEY_SECONDS, send_max_age, "3d", 60,
 	    365 * 86400),
 	NUM("send", "retry", KEY_SECONDS, send_retry, "5m", 1, 86400),
+	KEY("imap", "host", KEY_STRING, imap_host),
+	NUM("imap", "port", KEY_INT, imap_port, "0", 0, 65535),
+	WORD("imap", "tls", imap_tls, "tls", "tls starttls none"),
+	KEY("imap", "ca_file", KEY_PATH, imap_ca_file),
+	KEY("imap", "user", KEY_STRING, imap_user),
+	KEY("imap", "password_file", KEY_PATH, imap_password_file),
+	STR("imap", "mailbox", KEY_STRING, imap_mailbox, "INBOX"),
+	STR("imap", "processed_mailbox", KEY_STRING, imap_processed,
+	    "temabrev/processed"),
+	STR("imap", "bounces_mailbox", KEY_STRING, imap_bounces,
+	    "temabrev/bounces"),
+	STR("imap", "human_mailbox", KEY_STRING, imap_human,
+	    "temabrev/human"),
+	NUM("imap", "timeout", KEY_SECONDS, imap_timeout, "60", 1, 3600),
+	NUM("imap", "idle", KEY_SECONDS, imap_idle, "25m", 10, 29 * 60),
+	BOOL("inbox", "strict", inbox_strict, "yes"),
+	BOOL("inbox", "confirm_unsubscribe", inbox_confirm_unsubscribe, "yes"),
+	NUM("inbox", "max_size", KEY_SIZE, inbox_max_size, "10M", 1024,
+	    1LL << 30),
+	NUM("bounces", "hard_limit", KEY_INT, bounces_hard_limit, "1", 1, 1000),
+	NUM("bounces", "soft_limit", KEY_INT, bounces_soft_limit, "5", 1, 1000),
+	NUM("bounces", "soft_window_days", KEY_INT, bounces_soft_window_days,
+	    "30", 1, 3650),
 };
 
 /* Parses a number with an optional unit suffix; -1 when malformed. */
@@ -108,6 +140,39 @@ parse_number(const char *v, enum key_type type, long long *out)
 	return 0;
 }
 
+/* 1, 0, or -1 when value is not a boolean word. */
+static int
+parse_bool(const char *v)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* Whether v is one of the space-separated words. */
+static int
+word_in(const char *v, const char *words)
+{
+	size_t n = strlen(v);
+
+	for (const char *w = words; *w != '\0'; ) {
+		size_t len = strcspn(w, " ");
+
+		if (len == n && strncmp(w, v, n) == 0)
+			return 1;
+		w += len;
+		w += strspn(w, " ");
+	}
+	return 0;
+}
+
 /* Sets one key from its value string; 0 or -1 with why filled. */
 static int
 set_key(struct config *cfg, const struct key *k, const char *value,
@@ -116,6 +181,20 @@ set_key(struct config *cfg, const struct key *k, const char *value,
 	void *field = (char *)cfg + k->offset;
 	long long n;
 
+	if (k->type == KEY_BOOL) {
+		if ((n = parse_bool(value)) == -1) {
+			snprintf(why, whylen, "bad value '%.40s' for %s in [%s] "
+			    "(yes or no)", value, k->name, k->section);
+			return -1;
+		}
+		*(long long *)field = n;
+		return 0;
+	}
+	if (k->words != NULL && !word_in(value, k->words)) {
+		snprintf(why, whylen, "bad value '%.40s' for %s in [%s] "
+		    "(one of: %s)", value, k->name, k->section, k->words);
+		return -1;
+	}
 	if (k->type == KEY_SIZE || k->type == KEY_SECONDS ||
 	    k->type == KEY_INT) {
 		if (parse_number(value, k->type, &n) == -1 || n < k->min ||
@@ -199,12 +278,6 @@ handler(void *arg, const char *section, const char *name, const char *value)
 		value = k->def;
 	if (set_key(st->cfg, k, value, st->dir, st->err, sizeof st->err) == -1)
 		return 0;
-	if (k->offset == offsetof(struct config, smtp_tls) &&
-	    strcmp(value, "starttls") != 0 && strcmp(value, "none") != 0) {
-		snprintf(st->err, sizeof st->err, "tls in [smtp] must be "
-		    "starttls or none (libESMTP has no implicit TLS)");
-		return 0;
-	}
 	return 1;
 }
 
@@ -264,18 +337,9 @@ conf_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->path);
-	free(cfg->database);
-	free(cfg->secret_file);
-	free(cfg->feeds_ca_file);
-	free(cfg->from);
-	free(cfg->list_domain);
-	free(cfg->base_url);
-	free(cfg->templates);
-	free(cfg->smtp_host);
-	free(cfg->smtp_tls);
-	free(cfg->smtp_ca_file);
-	free(cfg->smtp_user);
-	free(cfg->smtp_password_file);
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (keys[i].type == KEY_PATH || keys[i].type == KEY_STRING)
+			free(*(char **)(void *)((char *)cfg + keys[i].offset));
 	free(cfg);
 }
 

@@ -43,6 +43,27 @@ struct config {
 	long long send_max_attempts;	/* then a deferred row fails */
 	long long send_max_age;		/* seconds; then it fails */
 	long long send_retry;		/* first retry delay, doubling */
+	/* [imap]: the list's mailbox (temabrev inbox) */
+	char	*imap_host;		/* NULL: no inbox configured */
+	long long imap_port;		/* 0: 993 for tls, else 143 */
+	char	*imap_tls;		/* "tls", "starttls" or "none" */
+	char	*imap_ca_file;
+	char	*imap_user;
+	char	*imap_password_file;
+	char	*imap_mailbox;		/* read from */
+	char	*imap_processed;	/* filed to, '/'-separated names */
+	char	*imap_bounces;
+	char	*imap_human;
+	long long imap_timeout;		/* seconds per IMAP command */
+	long long imap_idle;		/* seconds before re-IDLE */
+	/* [inbox] */
+	long long inbox_strict;		/* act only when From matches */
+	long long inbox_confirm_unsubscribe; /* mail a confirmation */
+	long long inbox_max_size;	/* bytes; larger goes to a human */
+	/* [bounces] */
+	long long bounces_hard_limit;
+	long long bounces_soft_limit;
+	long long bounces_soft_window_days;
 };
 
 /*

@@ -171,6 +171,52 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	/* A theme may send from its own address. */
 	"ALTER TABLE theme ADD COLUMN from_addr TEXT;"
 	"PRAGMA user_version = 3;",
+	/* 3 -> 4: the inbox. Notices (an unsubscribe confirmation, a
+	 * request to confirm one) are one-recipient editions, so they go
+	 * through the same queue, leases and retries as newsletters. */
+	"ALTER TABLE edition ADD COLUMN kind TEXT NOT NULL DEFAULT 'newsletter'"
+	"  CHECK (kind = 'newsletter' OR kind = 'notice');"
+	/* How far each IMAP mailbox has been read. */
+	"CREATE TABLE mailbox ("
+	"  name TEXT PRIMARY KEY,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  last_uid INTEGER NOT NULL) WITHOUT ROWID;"
+	/* Every message handled, keyed by UIDVALIDITY + UID and by its
+	 * Message-ID (or a hash of it when it has none): the effect is
+	 * committed here before the message is moved, so a second look
+	 * after a crash or a UIDVALIDITY change only moves it. */
+	"CREATE TABLE inbound ("
+	"  id INTEGER PRIMARY KEY,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL,"
+	"  msg_key TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  filed TEXT NOT NULL,"
+	"  subscriber_id INTEGER REFERENCES subscriber(id) ON DELETE SET NULL,"
+	"  theme_id INTEGER,"
+	"  sender TEXT,"
+	"  subject TEXT,"
+	"  UNIQUE (uidvalidity, uid));"
+	"CREATE INDEX inbound_key ON inbound(msg_key);"
+	/* One row per failed recipient of a bounce, with the report kept
+	 * for the administrator. */
+	"CREATE TABLE bounce ("
+	"  id INTEGER PRIMARY KEY,"
+	"  inbound_id INTEGER REFERENCES inbound(id) ON DELETE CASCADE,"
+	"  at INTEGER NOT NULL,"
+	"  subscriber_id INTEGER REFERENCES subscriber(id) ON DELETE SET NULL,"
+	"  theme_id INTEGER,"
+	"  edition_id INTEGER,"
+	"  address TEXT,"
+	"  verdict TEXT NOT NULL CHECK (verdict = 'hard' OR verdict = 'soft'"
+	"    OR verdict = 'policy'),"
+	"  status TEXT,"
+	"  diagnostic TEXT,"
+	"  report TEXT);"
+	"CREATE INDEX bounce_by_subscriber ON bounce(subscriber_id, verdict, at);"
+	"PRAGMA user_version = 4;",
 };
 
 enum q {
@@ -231,6 +277,21 @@ enum q {
 	Q_SUPPRESS_RM,
 	Q_SUPPRESS_ALL,
 	Q_SUPPRESS_ANY,
+	Q_MAILBOX_GET,
+	Q_MAILBOX_SET,
+	Q_INBOUND_FIND,
+	Q_INBOUND_ADD,
+	Q_INBOUND_MOVE,
+	Q_INBOUND_ALL,
+	Q_BOUNCE_ADD,
+	Q_BOUNCE_COUNT,
+	Q_BOUNCE_ALL,
+	Q_BOUNCE_GET,
+	Q_BOUNCED,
+	Q_NOTICE_ADD,
+	Q_NOTICE_QUEUE,
+	Q_FORGET_BOUNCES,
+	Q_FORGET_INBOUND,
 	Q_COUNT
 };
 
@@ -382,14 +443,16 @@ static const char *const sql[Q_COUNT] = {
 	[Q_EDITION_GET] =
 	    "SELECT d.id, d.theme_id, t.slug, t.name, t.lang, d.subject,"
 	    " d.intro, d.template, d.status, d.created, d.queued, d.finished,"
-	    " (SELECT count(*) FROM edition_item e WHERE e.edition_id = d.id) "
-	    "FROM edition d JOIN theme t ON t.id = d.theme_id WHERE d.id = ?1",
+	    " (SELECT count(*) FROM edition_item e WHERE e.edition_id = d.id),"
+	    " d.kind FROM edition d JOIN theme t ON t.id = d.theme_id"
+	    " WHERE d.id = ?1",
 	[Q_EDITION_ALL] =
 	    "SELECT d.id, d.theme_id, t.slug, t.name, t.lang, d.subject,"
 	    " d.intro, d.template, d.status, d.created, d.queued, d.finished,"
-	    " (SELECT count(*) FROM edition_item e WHERE e.edition_id = d.id) "
-	    "FROM edition d JOIN theme t ON t.id = d.theme_id "
-	    "WHERE ?1 = 0 OR d.theme_id = ?1 ORDER BY d.id",
+	    " (SELECT count(*) FROM edition_item e WHERE e.edition_id = d.id),"
+	    " d.kind FROM edition d JOIN theme t ON t.id = d.theme_id "
+	    "WHERE (?1 = 0 OR d.theme_id = ?1) AND d.kind = 'newsletter' "
+	    "ORDER BY d.id",
 	[Q_EDITION_COUNTS] =
 	    "SELECT status, count(*) FROM delivery INDEXED BY delivery_work"
 	    " WHERE edition_id = ?1 GROUP BY status",
@@ -443,7 +506,8 @@ static const char *const sql[Q_COUNT] = {
 	    " ORDER BY status, next_try LIMIT ?5) LIMIT ?5)",
 	[Q_CLAIMED] =
 	    "SELECT d.id, d.edition_id, d.subscriber_id, d.attempts, d.created,"
-	    " s.email, s.name, x.status, e.theme_id "
+	    " s.email, s.name, CASE e.kind WHEN 'notice' THEN 'active'"
+	    " ELSE x.status END, e.theme_id "
 	    "FROM delivery d JOIN edition e ON e.id = d.edition_id "
 	    "LEFT JOIN subscriber s ON s.id = d.subscriber_id "
 	    "LEFT JOIN subscription x ON x.subscriber_id = d.subscriber_id"
@@ -489,6 +553,72 @@ static const char *const sql[Q_COUNT] = {
 	[Q_SUPPRESS_ALL] =
 	    "SELECT addr_hash, email, reason, created FROM suppression "
 	    "ORDER BY created, addr_hash",
+	[Q_MAILBOX_GET] =
+	    "SELECT uidvalidity, last_uid FROM mailbox WHERE name = ?1",
+	[Q_MAILBOX_SET] =
+	    "INSERT INTO mailbox (name, uidvalidity, last_uid) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT (name) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
+	    " last_uid = excluded.last_uid",
+	/* This very message (UID), or the same message seen under another
+	 * UID or UIDVALIDITY (its key): the first row wins. */
+	[Q_INBOUND_FIND] =
+	    "SELECT id, filed, kind, action FROM inbound "
+	    "WHERE (uidvalidity = ?1 AND uid = ?2) OR msg_key = ?3 "
+	    "ORDER BY id LIMIT 1",
+	[Q_INBOUND_ADD] =
+	    "INSERT INTO inbound (uidvalidity, uid, msg_key, at, kind, action,"
+	    " filed, subscriber_id, theme_id, sender, subject) VALUES (?1, ?2,"
+	    " ?3, ?4, ?5, ?6, ?7, nullif(?8, 0), nullif(?9, 0), ?10, ?11)",
+	/* The copy seen again under a new UID keeps its first record. */
+	[Q_INBOUND_MOVE] =
+	    "INSERT INTO inbound (uidvalidity, uid, msg_key, at, kind, action,"
+	    " filed) SELECT ?1, ?2, msg_key, ?3, kind, 'seen before (#' || id ||"
+	    " ')', filed FROM inbound WHERE id = ?4"
+	    " ON CONFLICT (uidvalidity, uid) DO NOTHING",
+	[Q_INBOUND_ALL] =
+	    "SELECT i.id, i.at, i.kind, i.action, i.filed, i.sender, i.subject,"
+	    " t.slug FROM inbound i LEFT JOIN theme t ON t.id = i.theme_id "
+	    "ORDER BY i.id DESC LIMIT ?1",
+	[Q_BOUNCE_ADD] =
+	    "INSERT INTO bounce (inbound_id, at, subscriber_id, theme_id,"
+	    " edition_id, address, verdict, status, diagnostic, report) VALUES"
+	    " (nullif(?1, 0), ?2, nullif(?3, 0), nullif(?4, 0), nullif(?5, 0),"
+	    " ?6, ?7, ?8, ?9, ?10)",
+	[Q_BOUNCE_COUNT] =
+	    "SELECT count(*) FROM bounce "
+	    "WHERE subscriber_id = ?1 AND verdict = ?2 AND at >= ?3",
+	[Q_BOUNCE_ALL] =
+	    "SELECT b.id, b.at, b.subscriber_id, t.slug, b.edition_id,"
+	    " b.address, b.verdict, b.status, b.diagnostic, NULL,"
+	    " coalesce(x.status, '') FROM bounce b"
+	    " LEFT JOIN theme t ON t.id = b.theme_id"
+	    " LEFT JOIN subscription x ON x.subscriber_id = b.subscriber_id"
+	    " AND x.theme_id = b.theme_id "
+	    "WHERE ?1 = 0 OR b.theme_id = ?1 ORDER BY b.id",
+	[Q_BOUNCE_GET] =
+	    "SELECT b.id, b.at, b.subscriber_id, t.slug, b.edition_id,"
+	    " b.address, b.verdict, b.status, b.diagnostic, b.report,"
+	    " coalesce(x.status, '') FROM bounce b"
+	    " LEFT JOIN theme t ON t.id = b.theme_id"
+	    " LEFT JOIN subscription x ON x.subscriber_id = b.subscriber_id"
+	    " AND x.theme_id = b.theme_id WHERE b.id = ?1",
+	/* Every subscription of a bouncing address stops, logged per theme. */
+	[Q_BOUNCED] =
+	    "SELECT theme_id FROM subscription "
+	    "WHERE subscriber_id = ?1 AND (status = 'active' OR status = 'pending')",
+	[Q_NOTICE_ADD] =
+	    "INSERT INTO edition (theme_id, subject, intro, template, status,"
+	    " created, queued, kind) VALUES (?1, ?2, '', ?3, 'sending', ?4, ?4,"
+	    " 'notice')",
+	[Q_NOTICE_QUEUE] =
+	    "INSERT INTO delivery (edition_id, subscriber_id, status, created) "
+	    "VALUES (?1, ?2, 'queued', ?3)",
+	[Q_FORGET_BOUNCES] =
+	    "DELETE FROM bounce WHERE subscriber_id = ?1"
+	    " OR lower(address) = lower(?2) OR instr(lower(report), lower(?2)) > 0",
+	[Q_FORGET_INBOUND] =
+	    "UPDATE inbound SET sender = NULL, subject = NULL "
+	    "WHERE subscriber_id = ?1 OR lower(sender) = lower(?2)",
 };
 
 static const char *const status_names[STORE_NSTATUS] = {
@@ -1416,6 +1546,18 @@ store_subscriber_forget(struct store *st, int64_t id, const char *email,
 	sqlite3_bind_int64(s, 1, id);
 	if (run(st, s, err, "forget deliveries") == -1)
 		goto fail;
+	if ((s = stmt(st, Q_FORGET_BOUNCES, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, email);
+	if (run(st, s, err, "forget bounces") == -1)
+		goto fail;
+	if ((s = stmt(st, Q_FORGET_INBOUND, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, email);
+	if (run(st, s, err, "forget replies") == -1)
+		goto fail;
 	if ((s = stmt(st, Q_FORGET_DETAILS, err)) == NULL)
 		goto fail;
 	bind_text(s, 1, email);
@@ -1734,6 +1876,7 @@ edition_from_row(sqlite3_stmt *s, struct store_edition *e)
 	e->queued = sqlite3_column_int64(s, 10);
 	e->finished = sqlite3_column_int64(s, 11);
 	e->nitems = sqlite3_column_int64(s, 12);
+	e->notice = strcmp(col_text(s, 13), "notice") == 0;
 }
 
 static void
@@ -2436,4 +2579,311 @@ store_suppress_foreach(struct store *st,
 		ret = fail(st, err, rc, "list suppressions");
 	sqlite3_finalize(s);
 	return ret;
+}
+
+/* ---- the inbox ---- */
+
+int
+store_mailbox_get(struct store *st, const char *name, int64_t *uidvalidity_r,
+    int64_t *last_uid_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_MAILBOX_GET, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*uidvalidity_r = sqlite3_column_int64(s, 0);
+		*last_uid_r = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return fail(st, err, rc, "read mailbox state");
+}
+
+int
+store_mailbox_set(struct store *st, const char *name, int64_t uidvalidity,
+    int64_t last_uid, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_MAILBOX_SET, err);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, name);
+	sqlite3_bind_int64(s, 2, uidvalidity);
+	sqlite3_bind_int64(s, 3, last_uid);
+	return run(st, s, err, "save mailbox state");
+}
+
+int
+store_inbound_seen(struct store *st, int64_t uidvalidity, int64_t uid,
+    const char *key, int64_t *id_r, char **filed_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_INBOUND_FIND, err);
+	int rc;
+
+	*filed_r = NULL;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, uidvalidity);
+	sqlite3_bind_int64(s, 2, uid);
+	bind_text(s, 3, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*id_r = sqlite3_column_int64(s, 0);
+		*filed_r = col_dup(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return fail(st, err, rc, "look up message");
+	if ((s = stmt(st, Q_INBOUND_MOVE, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, uidvalidity);
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_int64(s, 3, util_now());
+	sqlite3_bind_int64(s, 4, *id_r);
+	if (run(st, s, err, "record message") == -1)
+		goto fail;
+	return 1;
+fail:
+	free(*filed_r);
+	*filed_r = NULL;
+	return -1;
+}
+
+int
+store_inbound_add(struct store *st, const struct store_inbound *m,
+    int64_t *id_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_INBOUND_ADD, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, m->uidvalidity);
+	sqlite3_bind_int64(s, 2, m->uid);
+	bind_text(s, 3, m->key);
+	sqlite3_bind_int64(s, 4, util_now());
+	bind_text(s, 5, m->kind);
+	bind_text(s, 6, m->action);
+	bind_text(s, 7, m->filed);
+	sqlite3_bind_int64(s, 8, m->subscriber_id);
+	sqlite3_bind_int64(s, 9, m->theme_id);
+	bind_text(s, 10, m->sender);
+	bind_text(s, 11, m->subject);
+	if (run(st, s, err, "record message") == -1)
+		return -1;
+	if (id_r != NULL)
+		*id_r = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_inbound_foreach(struct store *st, int64_t n,
+    int (*cb)(const struct store_inbound *, void *), void *arg,
+    struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_inbound m = { 0 };
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, sql[Q_INBOUND_ALL], -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, err, rc, "list messages");
+	sqlite3_bind_int64(s, 1, n);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		m.id = sqlite3_column_int64(s, 0);
+		m.at = sqlite3_column_int64(s, 1);
+		m.kind = col_text(s, 2);
+		m.action = col_text(s, 3);
+		m.filed = col_text(s, 4);
+		m.sender = sqlite3_column_text(s, 5) ? col_text(s, 5) : NULL;
+		m.subject = sqlite3_column_text(s, 6) ? col_text(s, 6) : NULL;
+		m.slug = sqlite3_column_text(s, 7) ? col_text(s, 7) : NULL;
+		if ((ret = cb(&m, arg)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = fail(st, err, rc, "list messages");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+store_bounce_add(struct store *st, const struct store_bounce *b,
+    int64_t *id_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_BOUNCE_ADD, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, b->inbound_id);
+	sqlite3_bind_int64(s, 2, util_now());
+	sqlite3_bind_int64(s, 3, b->subscriber_id);
+	sqlite3_bind_int64(s, 4, b->theme_id);
+	sqlite3_bind_int64(s, 5, b->edition_id);
+	bind_text(s, 6, b->address);
+	bind_text(s, 7, b->verdict);
+	bind_text(s, 8, b->status);
+	bind_text(s, 9, b->diagnostic);
+	bind_text(s, 10, b->report);
+	if (run(st, s, err, "record bounce") == -1)
+		return -1;
+	if (id_r != NULL)
+		*id_r = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_bounce_count(struct store *st, int64_t subscriber_id,
+    const char *verdict, int64_t since, int64_t *n_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_BOUNCE_COUNT, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, subscriber_id);
+	bind_text(s, 2, verdict);
+	sqlite3_bind_int64(s, 3, since);
+	rc = sqlite3_step(s);
+	*n_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return fail(st, err, rc, "count bounces");
+	return 0;
+}
+
+static void
+bounce_from_row(sqlite3_stmt *s, struct store_bounce *b)
+{
+	b->id = sqlite3_column_int64(s, 0);
+	b->at = sqlite3_column_int64(s, 1);
+	b->subscriber_id = sqlite3_column_int64(s, 2);
+	b->slug = sqlite3_column_text(s, 3) ? col_text(s, 3) : NULL;
+	b->edition_id = sqlite3_column_int64(s, 4);
+	b->address = sqlite3_column_text(s, 5) ? col_text(s, 5) : NULL;
+	b->verdict = col_text(s, 6);
+	b->status = sqlite3_column_text(s, 7) ? col_text(s, 7) : NULL;
+	b->diagnostic = sqlite3_column_text(s, 8) ? col_text(s, 8) : NULL;
+	b->report = sqlite3_column_text(s, 9) ? col_text(s, 9) : NULL;
+	b->sub_status = col_text(s, 10);
+}
+
+/* Runs q (bound to one id) and calls cb per bounce row. */
+static int
+bounce_walk(struct store *st, enum q q, int64_t id,
+    int (*cb)(const struct store_bounce *, void *), void *arg, int *found_r,
+    struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_bounce b = { 0 };
+	int rc, ret = 0;
+
+	*found_r = 0;
+	rc = sqlite3_prepare_v2(st->db, sql[q], -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, err, rc, "list bounces");
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		bounce_from_row(s, &b);
+		*found_r = 1;
+		if ((ret = cb(&b, arg)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = fail(st, err, rc, "list bounces");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+store_bounce_foreach(struct store *st, int64_t theme_id,
+    int (*cb)(const struct store_bounce *, void *), void *arg,
+    struct error *err)
+{
+	int found;
+
+	return bounce_walk(st, Q_BOUNCE_ALL, theme_id, cb, arg, &found, err);
+}
+
+int
+store_bounce_get(struct store *st, int64_t id,
+    int (*cb)(const struct store_bounce *, void *), void *arg,
+    struct error *err)
+{
+	int found;
+
+	if (bounce_walk(st, Q_BOUNCE_GET, id, cb, arg, &found, err) == -1)
+		return -1;
+	return found;
+}
+
+int
+store_subscriber_bounced(struct store *st, int64_t subscriber_id,
+    const char *source, const char *detail, int64_t *n_r, struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t themes[64];
+	int rc, n = 0, more = 1;
+
+	*n_r = 0;
+	/* Collected first: the updates below change what the query sees.
+	 * Rounds of 64 keep it bounded for a subscriber of many themes. */
+	while (more) {
+		rc = sqlite3_prepare_v2(st->db, sql[Q_BOUNCED], -1, &s, NULL);
+		if (rc != SQLITE_OK)
+			return fail(st, err, rc, "read subscriptions");
+		sqlite3_bind_int64(s, 1, subscriber_id);
+		n = 0;
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < 64)
+			themes[n++] = sqlite3_column_int64(s, 0);
+		more = rc == SQLITE_ROW;
+		sqlite3_finalize(s);
+		if (!more && rc != SQLITE_DONE)
+			return fail(st, err, rc, "read subscriptions");
+		for (int i = 0; i < n; i++) {
+			if (store_subscription_set(st, subscriber_id, themes[i],
+			    STORE_BOUNCED, STORE_EV_BOUNCE, source, detail,
+			    err) == -1)
+				return -1;
+			(*n_r)++;
+		}
+	}
+	return 0;
+}
+
+int
+store_notice_queue(struct store *st, int64_t theme_id, int64_t subscriber_id,
+    const char *template_name, const char *subject, int64_t *edition_id_r,
+    struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_NOTICE_ADD, err);
+	int64_t now = util_now(), id;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, theme_id);
+	bind_text(s, 2, subject);
+	bind_text(s, 3, template_name);
+	sqlite3_bind_int64(s, 4, now);
+	if (run(st, s, err, "queue notice") == -1)
+		return -1;
+	id = sqlite3_last_insert_rowid(st->db);
+	if ((s = stmt(st, Q_NOTICE_QUEUE, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, subscriber_id);
+	sqlite3_bind_int64(s, 3, now);
+	if (run(st, s, err, "queue notice") == -1)
+		return -1;
+	if (edition_id_r != NULL)
+		*edition_id_r = id;
+	return 0;
 }

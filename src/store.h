@@ -44,7 +44,7 @@ enum store_event {
 	STORE_EV_UNSUPPRESS
 };
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /*
  * Configures sqlite for the process; call once at start-up, before any
@@ -325,6 +325,8 @@ struct store_edition {
 	int64_t	 created, queued, finished;
 	int64_t	 nitems;
 	int64_t	 counts[STORE_ND];	/* deliveries per status */
+	int	 notice;		/* a one-recipient notice, not a
+					   newsletter (not listed) */
 };
 
 /*
@@ -472,5 +474,94 @@ int	store_suppress_rm(struct store *, const char *hash, struct error *);
 int	store_suppress_foreach(struct store *,
 	    int (*cb)(const struct store_suppression *, void *), void *arg,
 	    struct error *);
+
+/* ---- the inbox: messages read over IMAP, bounces, notices ---- */
+
+/* 1 with the mailbox's UIDVALIDITY and highest UID handled, 0 none yet. */
+int	store_mailbox_get(struct store *, const char *name,
+	    int64_t *uidvalidity_r, int64_t *last_uid_r, struct error *);
+int	store_mailbox_set(struct store *, const char *name, int64_t uidvalidity,
+	    int64_t last_uid, struct error *);
+
+/* One handled message. */
+struct store_inbound {
+	int64_t		 id;
+	int64_t		 uidvalidity, uid;
+	const char	*key;		/* Message-ID, or a hash of the text */
+	int64_t		 at;
+	const char	*kind;		/* classification word */
+	const char	*action;	/* what was done, one line */
+	const char	*filed;		/* processed, bounces or human */
+	int64_t		 subscriber_id;	/* 0: nobody */
+	int64_t		 theme_id;	/* 0: none */
+	const char	*sender;	/* From address, or NULL */
+	const char	*subject;	/* or NULL */
+	const char	*slug;		/* in listings: theme_id's slug */
+};
+
+/*
+ * Whether this message was handled before: by its UID under uidvalidity,
+ * or by key under any UID. 1 with the first record's id and filed (a
+ * copy the caller frees) and, when the UID is new, a record of this UID
+ * pointing at the first (so it is found by UID next time); 0 when never
+ * seen. Acts on nobody.
+ */
+int	store_inbound_seen(struct store *, int64_t uidvalidity, int64_t uid,
+	    const char *key, int64_t *id_r, char **filed_r, struct error *);
+/* Records a handled message (in the caller's transaction). */
+int	store_inbound_add(struct store *, const struct store_inbound *,
+	    int64_t *id_r, struct error *);
+/* The last n handled messages, newest first (borrowed for each call). */
+int	store_inbound_foreach(struct store *, int64_t n,
+	    int (*cb)(const struct store_inbound *, void *), void *arg,
+	    struct error *);
+
+/* One failed recipient of a bounce. */
+struct store_bounce {
+	int64_t		 id;
+	int64_t		 inbound_id;	/* 0: none */
+	int64_t		 at;
+	int64_t		 subscriber_id;	/* 0: an address never mailed */
+	int64_t		 theme_id;	/* 0: not known */
+	int64_t		 edition_id;	/* 0: not known */
+	const char	*slug;		/* theme_id's, in listings */
+	const char	*address;
+	const char	*verdict;	/* hard, soft or policy */
+	const char	*status;	/* enhanced status code, e.g. 5.1.1 */
+	const char	*diagnostic;
+	const char	*report;	/* the DSN as received (get only) */
+	const char	*sub_status;	/* the subscription's status now */
+};
+
+int	store_bounce_add(struct store *, const struct store_bounce *,
+	    int64_t *id_r, struct error *);
+/* Bounces of a subscriber with verdict since a time. */
+int	store_bounce_count(struct store *, int64_t subscriber_id,
+	    const char *verdict, int64_t since, int64_t *n_r, struct error *);
+/* Every bounce (of theme_id; 0: all), oldest first, without reports. */
+int	store_bounce_foreach(struct store *, int64_t theme_id,
+	    int (*cb)(const struct store_bounce *, void *), void *arg,
+	    struct error *);
+/* 1 and cb called once with the bounce and its report, 0 no such id. */
+int	store_bounce_get(struct store *, int64_t id,
+	    int (*cb)(const struct store_bounce *, void *), void *arg,
+	    struct error *);
+/*
+ * Marks every active or pending subscription of a subscriber bounced,
+ * each logged with source and detail; *n_r: how many changed.
+ */
+int	store_subscriber_bounced(struct store *, int64_t subscriber_id,
+	    const char *source, const char *detail, int64_t *n_r,
+	    struct error *);
+
+/*
+ * Queues a notice (template name, subject) for one subscriber of a theme:
+ * a one-recipient edition delivered by the sender like any other, even
+ * though the subscription is no longer active (an unsubscribe
+ * confirmation). Runs in the caller's transaction.
+ */
+int	store_notice_queue(struct store *, int64_t theme_id,
+	    int64_t subscriber_id, const char *template_name,
+	    const char *subject, int64_t *edition_id_r, struct error *);
 
 #endif
