@@ -59,7 +59,7 @@ suppress_add(struct cli *c, int argc, char **argv)
 		return cli_usage(U_ADD);
 	if (strpbrk(reason, "\r\n") != NULL)
 		return cli_error(EX_DATAERR, "reason contains a line break");
-	if (subs_suppress_add(cli_subs(c), argv[i], reason, &added,
+	if (subs_suppress_add(cli_subs(c), argv[i], reason, "cli", &added,
 	    &c->err) == -1)
 		return cli_fail(c);
 	printf(added ? "%s suppressed\n" : "%s was already suppressed\n",

@@ -292,6 +292,9 @@ enum q {
 	Q_NOTICE_QUEUE,
 	Q_FORGET_BOUNCES,
 	Q_FORGET_INBOUND,
+	Q_SUBSCRIBER_GET,
+	Q_THEME_BY_ID,
+	Q_INBOUND_UPDATE,
 	Q_COUNT
 };
 
@@ -616,6 +619,15 @@ static const char *const sql[Q_COUNT] = {
 	[Q_FORGET_BOUNCES] =
 	    "DELETE FROM bounce WHERE subscriber_id = ?1"
 	    " OR lower(address) = lower(?2) OR instr(lower(report), lower(?2)) > 0",
+	[Q_INBOUND_UPDATE] =
+	    "UPDATE inbound SET action = ?2, filed = ?3,"
+	    " subscriber_id = nullif(?4, 0), theme_id = nullif(?5, 0) "
+	    "WHERE id = ?1",
+	[Q_THEME_BY_ID] =
+	    "SELECT id, slug, name, description, lang, created, from_addr "
+	    "FROM theme WHERE id = ?1",
+	[Q_SUBSCRIBER_GET] =
+	    "SELECT email, name FROM subscriber WHERE id = ?1",
 	[Q_FORGET_INBOUND] =
 	    "UPDATE inbound SET sender = NULL, subject = NULL "
 	    "WHERE subscriber_id = ?1 OR lower(sender) = lower(?2)",
@@ -643,6 +655,7 @@ struct store {
 	sqlite3_stmt	*stmts[Q_COUNT];
 	char		*source_name;	/* the last source looked up */
 	int64_t		 source_id;
+	int		 depth;		/* open store_begin calls */
 };
 
 const char *
@@ -896,18 +909,41 @@ store_bulk(struct store *st, struct error *err)
 int
 store_begin(struct store *st, struct error *err)
 {
-	return exec(st, "BEGIN IMMEDIATE", err, "begin transaction");
+	/* Nested: a savepoint, so a module that runs its own transaction
+	 * (subs) can be part of a larger one (the inbox's, which must
+	 * commit a message's effect and its record together). */
+	if (exec(st, st->depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT nest",
+	    err, "begin transaction") == -1)
+		return -1;
+	st->depth++;
+	return 0;
 }
 
 int
 store_commit(struct store *st, struct error *err)
 {
-	return exec(st, "COMMIT", err, "commit");
+	if (st->depth > 1) {
+		if (exec(st, "RELEASE nest", err, "commit") == -1)
+			return -1;
+		st->depth--;
+		return 0;
+	}
+	if (exec(st, "COMMIT", err, "commit") == -1)
+		return -1;
+	st->depth = 0;
+	return 0;
 }
 
 void
 store_rollback(struct store *st)
 {
+	if (st->depth > 1) {
+		sqlite3_exec(st->db, "ROLLBACK TO nest; RELEASE nest", NULL,
+		    NULL, NULL);
+		st->depth--;
+		return;
+	}
+	st->depth = 0;
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	free(st->source_name);	/* its row may have been rolled back */
@@ -2685,6 +2721,22 @@ store_inbound_add(struct store *st, const struct store_inbound *m,
 }
 
 int
+store_inbound_update(struct store *st, int64_t id,
+    const struct store_inbound *m, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_INBOUND_UPDATE, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, m->action);
+	bind_text(s, 3, m->filed);
+	sqlite3_bind_int64(s, 4, m->subscriber_id);
+	sqlite3_bind_int64(s, 5, m->theme_id);
+	return run(st, s, err, "record message");
+}
+
+int
 store_inbound_foreach(struct store *st, int64_t n,
     int (*cb)(const struct store_inbound *, void *), void *arg,
     struct error *err)
@@ -2886,4 +2938,54 @@ store_notice_queue(struct store *st, int64_t theme_id, int64_t subscriber_id,
 	if (edition_id_r != NULL)
 		*edition_id_r = id;
 	return 0;
+}
+
+int
+store_subscriber_get(struct store *st, int64_t id, char **email_r,
+    char **name_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_SUBSCRIBER_GET, err);
+	int rc;
+
+	*email_r = NULL;
+	if (name_r != NULL)
+		*name_r = NULL;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*email_r = col_dup(s, 0);
+		if (name_r != NULL)
+			*name_r = col_dup(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return fail(st, err, rc, "read subscriber");
+}
+
+int
+store_theme_by_id(struct store *st, int64_t id, struct store_theme **theme_r,
+    struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_THEME_BY_ID, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*theme_r = xcalloc(1, sizeof **theme_r);
+		theme_from_row(s, *theme_r);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return fail(st, err, rc, "read theme");
 }

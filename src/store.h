@@ -67,7 +67,8 @@ int	store_version_found(const struct store *);
 /*
  * Transactions. store_begin takes the write lock at once (BEGIN IMMEDIATE)
  * so a transaction never fails half-way on a lock. store_rollback is a
- * no-op outside a transaction.
+ * no-op outside a transaction. Transactions nest: an inner begin is a
+ * savepoint, and its rollback undoes only what came after it.
  */
 int	store_begin(struct store *, struct error *);
 int	store_commit(struct store *, struct error *);
@@ -113,6 +114,9 @@ int	store_theme_edit(struct store *, const char *slug, const char *name,
 int	store_theme_get(struct store *, const char *slug,
 	    struct store_theme **theme_r, struct error *);
 void	store_theme_free(struct store_theme *);
+/* Like store_theme_get by id, without the counts (which cost a scan). */
+int	store_theme_by_id(struct store *, int64_t id, struct store_theme **,
+	    struct error *);
 /*
  * Calls cb for every theme in slug order, counts filled in. The theme is
  * borrowed for the call. A non-zero return from cb stops the walk and is
@@ -159,6 +163,10 @@ int	store_subscriber_add(struct store *, const char *email, const char *key,
 	    const char *name, int64_t *id_r, struct error *);
 int	store_subscriber_set_name(struct store *, int64_t id, const char *name,
 	    struct error *);
+/* 1 with copies of a subscriber's address and name (caller frees; name_r
+ * may be NULL), 0 when there is no such id. */
+int	store_subscriber_get(struct store *, int64_t id, char **email_r,
+	    char **name_r, struct error *);
 
 /*
  * The status of one subscription: 1 with status_r set, 0 when the
@@ -511,6 +519,9 @@ int	store_inbound_seen(struct store *, int64_t uidvalidity, int64_t uid,
 /* Records a handled message (in the caller's transaction). */
 int	store_inbound_add(struct store *, const struct store_inbound *,
 	    int64_t *id_r, struct error *);
+/* Sets the outcome (action, filed, subscriber, theme) of a record. */
+int	store_inbound_update(struct store *, int64_t id,
+	    const struct store_inbound *, struct error *);
 /* The last n handled messages, newest first (borrowed for each call). */
 int	store_inbound_foreach(struct store *, int64_t n,
 	    int (*cb)(const struct store_inbound *, void *), void *arg,

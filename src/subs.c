@@ -289,9 +289,9 @@ suppress_cb(const struct store_subscriber *sub, void *arg)
 
 int
 subs_suppress_add(struct subs *s, const char *email, const char *reason,
-    int *added_r, struct error *err)
+    const char *source, int *added_r, struct error *err)
 {
-	struct rm_state st = { s, "cli", 0, 0, 0, NULL, NULL, err };
+	struct rm_state st = { s, source, 0, 0, 0, NULL, NULL, err };
 	char hash[HASH_HEX];
 	struct addr a;
 	int r;
@@ -308,7 +308,7 @@ subs_suppress_add(struct subs *s, const char *email, const char *reason,
 	if (store_subscriber_foreach(s->store, a.key, 0, -1, suppress_cb, &st,
 	    err) == -1)
 		goto fail;
-	if (r == 1 && store_event_add(s->store, STORE_EV_SUPPRESS, 0, 0, "cli",
+	if (r == 1 && store_event_add(s->store, STORE_EV_SUPPRESS, 0, 0, source,
 	    reason, err) == -1)
 		goto fail;
 	return store_commit(s->store, err);

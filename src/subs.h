@@ -54,6 +54,7 @@ int	subs_forget(struct subs *, const char *email, const char *source,
 
 /* Suppression list by address. add also unsubscribes active ones. */
 int	subs_suppress_add(struct subs *, const char *email, const char *reason,
+	    const char *source,
 	    int *added_r, struct error *);
 int	subs_suppress_rm(struct subs *, const char *email, int *removed_r,
 	    struct error *);

@@ -362,6 +362,92 @@ START_TEST(test_transactions)
 }
 END_TEST
 
+/* An inner begin is a savepoint: its rollback keeps the outer work. */
+START_TEST(test_nested_transactions)
+{
+	struct store *st = open_new("nest.db");
+	struct store_theme *t = NULL;
+	struct error err = { 0 };
+
+	ck_assert_int_eq(store_begin(st, &err), 0);
+	ck_assert_int_eq(store_theme_add(st, "outer", "O", NULL, NULL, &err), 0);
+	ck_assert_int_eq(store_begin(st, &err), 0);
+	ck_assert_int_eq(store_theme_add(st, "inner", "I", NULL, NULL, &err), 0);
+	store_rollback(st);
+	ck_assert_int_eq(store_begin(st, &err), 0);
+	ck_assert_int_eq(store_theme_add(st, "kept", "K", NULL, NULL, &err), 0);
+	ck_assert_int_eq(store_commit(st, &err), 0);
+	ck_assert_int_eq(store_commit(st, &err), 0);
+	ck_assert_int_eq(store_theme_get(st, "outer", &t, &err), 1);
+	store_theme_free(t);
+	ck_assert_int_eq(store_theme_get(st, "kept", &t, &err), 1);
+	store_theme_free(t);
+	ck_assert_int_eq(store_theme_get(st, "inner", &t, &err), 0);
+	/* An outer rollback undoes a committed inner level too. */
+	ck_assert_int_eq(store_begin(st, &err), 0);
+	ck_assert_int_eq(store_begin(st, &err), 0);
+	ck_assert_int_eq(store_theme_add(st, "gone", "G", NULL, NULL, &err), 0);
+	ck_assert_int_eq(store_commit(st, &err), 0);
+	store_rollback(st);
+	ck_assert_int_eq(store_theme_get(st, "gone", &t, &err), 0);
+	/* And the handle is usable for a plain transaction afterwards. */
+	ck_assert_int_eq(store_begin(st, &err), 0);
+	ck_assert_int_eq(store_theme_add(st, "after", "A", NULL, NULL, &err), 0);
+	ck_assert_int_eq(store_commit(st, &err), 0);
+	ck_assert_int_eq(store_theme_get(st, "after", &t, &err), 1);
+	store_theme_free(t);
+	store_close(st);
+}
+END_TEST
+
+/* The inbox's records: a message is found again by UID or by key. */
+START_TEST(test_inbound_records)
+{
+	struct store *st = open_new("inbound.db");
+	struct store_inbound m = { 0 };
+	struct error err = { 0 };
+	int64_t id, id2, v, last;
+	char *filed = NULL;
+
+	ck_assert_int_eq(store_mailbox_get(st, "INBOX", &v, &last, &err), 0);
+	ck_assert_int_eq(store_mailbox_set(st, "INBOX", 7, 12, &err), 0);
+	ck_assert_int_eq(store_mailbox_get(st, "INBOX", &v, &last, &err), 1);
+	ck_assert_int_eq(v, 7);
+	ck_assert_int_eq(last, 12);
+	ck_assert_int_eq(store_inbound_seen(st, 7, 1, "<a@x>", &id, &filed,
+	    &err), 0);
+	m.uidvalidity = 7;
+	m.uid = 1;
+	m.key = "<a@x>";
+	m.kind = "bounce";
+	m.action = "";
+	m.filed = "human";
+	ck_assert_int_eq(store_inbound_add(st, &m, &id, &err), 0);
+	m.action = "recorded";
+	m.filed = "bounces";
+	ck_assert_int_eq(store_inbound_update(st, id, &m, &err), 0);
+	/* Same UID. */
+	ck_assert_int_eq(store_inbound_seen(st, 7, 1, "<other@x>", &id2,
+	    &filed, &err), 1);
+	ck_assert_int_eq(id2, id);
+	ck_assert_str_eq(filed, "bounces");
+	free(filed);
+	/* Same message under a new UIDVALIDITY: found by key, and the new
+	 * UID is recorded so the next look finds it by UID. */
+	ck_assert_int_eq(store_inbound_seen(st, 8, 3, "<a@x>", &id2, &filed,
+	    &err), 1);
+	ck_assert_int_eq(id2, id);
+	free(filed);
+	ck_assert_int_eq(store_inbound_seen(st, 8, 3, "<zzz@x>", &id2, &filed,
+	    &err), 1);
+	free(filed);
+	ck_assert_int_eq(store_inbound_seen(st, 8, 4, "<b@x>", &id2, &filed,
+	    &err), 0);
+	ck_assert_ptr_null(filed);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_status_words)
 {
 	ck_assert_str_eq(store_status_name(STORE_PENDING), "pending");
@@ -389,6 +475,8 @@ main(void)
 	tcase_add_test(tc, test_suppression);
 	tcase_add_test(tc, test_backup);
 	tcase_add_test(tc, test_transactions);
+	tcase_add_test(tc, test_nested_transactions);
+	tcase_add_test(tc, test_inbound_records);
 	tcase_add_test(tc, test_status_words);
 	suite_add_tcase(s, tc);
 	return tbtest_run(s);

@@ -150,7 +150,7 @@ START_TEST(test_suppressed_needs_force)
 	int added;
 
 	env_open(&e, "force.db");
-	ck_assert_int_eq(subs_suppress_add(e.subs, "Eva@example.org", "asked",
+	ck_assert_int_eq(subs_suppress_add(e.subs, "Eva@example.org", "asked", "cli",
 	    &added, &err), 0);
 	ck_assert_int_eq(added, 1);
 	ck_assert_int_eq(subs_add(e.subs, "eva@example.org", NULL, one, 1, 0,
@@ -164,7 +164,7 @@ START_TEST(test_suppressed_needs_force)
 	ck_assert_int_eq(subs_suppress_rm(e.subs, "eva@example.org", &added,
 	    &err), 0);
 	ck_assert_int_eq(added, 1);
-	ck_assert_int_eq(subs_suppress_add(e.subs, "eva@example.org", "again",
+	ck_assert_int_eq(subs_suppress_add(e.subs, "eva@example.org", "again", "cli",
 	    &added, &err), 0);
 	ck_assert_str_eq(status_of(&e, "eva@example.org", "barnets-ratt"),
 	    "unsubscribed");
