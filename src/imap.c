@@ -521,7 +521,7 @@ tb_imap_has(struct tb_imap *im, const char *capability)
 {
 	if (im == NULL || im->s == NULL || capability == NULL)
 		return 0;
-	return mailimap_has_extension(im->s, (char *)capability) == 1;
+	return mailimap_has_extension(im->s, capability) == 1;
 }
 
 unsigned

@@ -22,6 +22,10 @@
  * EX_PROTOCOL the connection is unusable: every later call fails at once
  * with EX_TEMPFAIL; close it and open a new one (tb_imap_backoff).
  *
+ * libetpan prints one "GnuTLS error: ..." line to stderr when a TLS
+ * handshake fails (gnutls_perror in its mailstream_ssl.c); the error
+ * returned here says the same, with the host.
+ *
  * Threads: one struct tb_imap per thread. The program must ignore SIGPIPE
  * (libetpan writes to sockets the server may have closed);
  * tb_imap_open refuses to run otherwise.
