@@ -595,7 +595,7 @@ static const char *const daemon_names[] = {
 	"mailer-daemon", "mailer_daemon", "mailerdaemon", "postmaster",
 	"mail delivery", "mail.delivery", "maildelivery", "mdaemon",
 	"mail administrator", "mail-daemon", "mail daemon",
-	"delivery subsystem", "mailadmin", "mail system",
+	"delivery subsystem", "mailadmin", "mail system", "post_master",
 	NULL,
 };
 
@@ -1011,7 +1011,8 @@ scan_plain(struct bounce_report *r, const struct msg *m, struct buf *text)
 
 	/* A null Return-Path is no sign: RFC 3834 auto-replies use it. */
 	daemon = lower_has(from, daemon_names) || (rpath != NULL &&
-	    lower_has(rpath, daemon_names));
+	    lower_has(rpath, daemon_names)) || (from != NULL &&
+	    strcmp(from, "<>") == 0);
 	subj = lower_has(subject, bounce_subjects);
 	low = xstrndup(t, text->len);
 	lower_ascii(low, text->len);

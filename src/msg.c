@@ -29,6 +29,12 @@
 
 /* Header values longer than this are cut before decoding (junk). */
 #define MSG_HEADER_MAX	(64 * 1024)
+/*
+ * A top-level header block longer than this is cut (at a line end)
+ * before parsing: libetpan keeps a few hundred bytes per field, so
+ * millions of tiny fields would cost gigabytes and seconds.
+ */
+#define MSG_HEADER_BLOCK_MAX	(256 * 1024)
 
 struct msg_field {
 	char	*name;
@@ -52,6 +58,7 @@ struct msg {
 	size_t			 nparts, partcap;
 	struct msg_strings	 strs;	/* the parts' type strings */
 	struct mailmime		*mime;	/* owns the other strings of parts */
+	char			*copy;	/* raw with its header cut, or NULL */
 };
 
 /* ---- UTF-8 ---- */
@@ -124,8 +131,8 @@ utf8_seq(const unsigned char *p, const unsigned char *e)
 }
 
 /*
- * Appends s as UTF-8, each invalid byte and NUL replaced by U+FFFD; with
- * oneline, every other control character (CR and LF included) becomes a
+ * Appends s as UTF-8, each invalid byte and NUL replaced by U+FFFD, CRLF
+ * as LF; with oneline, every other control character (CR and LF included) becomes a
  * space, so a header value cannot carry a line break onwards.
  */
 static void
@@ -134,6 +141,7 @@ add_utf8(struct buf *out, const char *s, size_t len, int oneline)
 	const unsigned char *p = (const unsigned char *)s, *e = p + len;
 
 	buf_grow(out, len);
+	out->data[out->len] = '\0';	/* terminated even when len is 0 */
 	while (p < e) {
 		const unsigned char *run = p;
 
@@ -147,6 +155,9 @@ add_utf8(struct buf *out, const char *s, size_t len, int oneline)
 		if (*p < 0x80) {
 			if (*p == 0)
 				add_cp(out, 0xfffd);
+			else if (*p == '\r' && !oneline && p + 1 < e &&
+			    p[1] == '\n')
+				;	/* CRLF becomes LF */
 			else if (oneline || (*p < 0x20 && *p != '\n' &&
 			    *p != '\t' && *p != '\r' && *p != '\f'))
 				buf_addc(out, ' ');
@@ -179,6 +190,8 @@ add_cp1252(struct buf *out, const char *s, size_t len, int oneline)
 			add_cp(out, *p);
 		else if (*p == 0)
 			add_cp(out, 0xfffd);
+		else if (*p == '\r' && !oneline && p + 1 < e && p[1] == '\n')
+			;	/* CRLF becomes LF */
 		else if (*p < 0x20 && (oneline || (*p != '\n' && *p != '\t' &&
 		    *p != '\r' && *p != '\f')))
 			buf_addc(out, ' ');
@@ -569,7 +582,39 @@ msg_free(struct msg *m)
 	free(m->parts);
 	if (m->mime != NULL)
 		mailmime_free(m->mime);
+	free(m->copy);
 	free(m);
+}
+
+/*
+ * Returns raw, or a copy owned by m whose header block keeps its first
+ * MSG_HEADER_BLOCK_MAX bytes (whole lines) followed by the body.
+ */
+static const char *
+cut_header(struct msg *m, const char *raw, size_t *len)
+{
+	const char *p = raw, *e = raw + *len, *cut = NULL;
+
+	while (p < e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+
+		if (nl == NULL)
+			return raw;
+		if (nl == p || (nl == p + 1 && *p == '\r'))
+			break;	/* the blank line: the body starts after it */
+		if (cut == NULL && (size_t)(nl + 1 - raw) > MSG_HEADER_BLOCK_MAX)
+			cut = p;
+		p = nl + 1;
+	}
+	if (cut == NULL || p >= e)
+		return raw;
+	size_t head = (size_t)(cut - raw), rest = (size_t)(e - p);
+
+	m->copy = xmalloc(head + rest + 1);
+	memcpy(m->copy, raw, head);
+	memcpy(m->copy + head, p, rest);
+	*len = head + rest;
+	return m->copy;
 }
 
 struct msg *
@@ -586,6 +631,7 @@ msg_parse(const char *raw, size_t len)
 		raw += skip;
 		len -= skip;
 	}
+	raw = cut_header(m, raw, &len);
 	fields_read(m, raw, len, &hdr_end);
 	if (count_content_types(raw, len) <= MSG_MAX_DEPTH) {
 		size_t idx = 0;

@@ -10,8 +10,10 @@
  *  2. no address at all from its warnings and non-bounces.
  * sisimai set-of-emails:
  *  3. >= 90% agreement on hard/soft per expected recipient: a 5.x.x
- *     expectation is met by our HARD or POLICY, a 4.x.x one by SOFT;
- *  4. every `feedback` file is a COMPLAINT;
+ *     expectation is met by our HARD or POLICY, a 4.x.x one by SOFT or
+ *     by DELAYED (a delay warning acts on nobody: "soft" to us);
+ *  4. every `feedback` file is a COMPLAINT (an opt-out that is a mail
+ *     client's List-Unsubscribe message: see opt_out());
  *  5. no BOUNCE from its vacation, delivered and not-a-bounce files.
  * Misses are printed as "# miss:" lines for the next person
  * (doc/bounce-differences.md explains them). Every file, including those
