@@ -782,6 +782,84 @@ qp_char(const unsigned char *s, size_t n, int at_start, int eol,
 }
 
 /*
+ * Octets that quoted-printable may leave as they are inside a line (1):
+ * printable ASCII except '=', and space, which qp_run keeps off a line's
+ * end. Everything else (0) takes a slow path of qp_encode.
+ */
+static const unsigned char qp_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1,	/* '=' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+	/* 0x80 to 0xff: 0 */
+};
+
+#define QP_ONES		0x0101010101010101ULL
+#define QP_HIGHS	0x8080808080808080ULL
+
+/*
+ * The high bit of each octet of w that is below 32, above 126 or '=', and
+ * perhaps of octets above such a one (the carry tricks are exact for the
+ * lowest flagged octet only); 0 when all eight are plain.
+ */
+static uint64_t
+qp_word_bad(uint64_t w)
+{
+	uint64_t low = (w - QP_ONES * 32) & ~w;		/* < 32 */
+	uint64_t high = (w + QP_ONES) | w;		/* > 126 */
+	uint64_t eq = w ^ (QP_ONES * '=');
+
+	eq = (eq - QP_ONES) & ~eq;			/* '=' */
+	return (low | high | eq) & QP_HIGHS;
+}
+
+/*
+ * How many octets from s on (at most max, never past e) go into the
+ * encoded line as they are: eight at a time while the words are plain
+ * (on little-endian machines the first bad octet of a word is found from
+ * its flag), then by the table. Spaces just before a line end of the text
+ * are given back: there they must be encoded. The octets that stop a run
+ * (non-ASCII, '=', tab, controls) are left to the slow paths, so a UTF-8
+ * sequence is always encoded and moved whole.
+ */
+static size_t
+qp_run(const unsigned char *s, const unsigned char *e, size_t max)
+{
+	size_t k = 0, n = (size_t)(e - s) < max ? (size_t)(e - s) : max;
+
+	while (n - k >= 8) {
+		uint64_t w, bad;
+
+		memcpy(&w, s + k, 8);
+		if ((bad = qp_word_bad(w)) == 0) {
+			k += 8;
+			continue;
+		}
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		k += (size_t)__builtin_ctzll(bad) / 8;
+		goto end;
+#else
+		break;
+#endif
+	}
+	while (k < n && qp_plain[s[k]])
+		k++;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+end:
+#endif
+	if (s + k == e || s[k] == '\n' || s[k] == '\r')
+		while (k > 0 && s[k - 1] == ' ')
+			k--;
+	return k;
+}
+
+/*
  * RFC 2045 6.7 quoted-printable, CRLF line ends. A line is built in a
  * local buffer and appended whole; a soft break never splits a
  * character, so every encoded line decodes to whole UTF-8 characters.
@@ -800,11 +878,16 @@ qp_encode(struct buf *out, const char *text, size_t len)
 		int eol;
 
 		/*
-		 * The common case, a printable ASCII octet inside a line,
-		 * skips the checks below: most of a newsletter is markup.
+		 * The common case, a run of plain ASCII inside a line, is
+		 * copied whole: most of a newsletter is markup and words.
+		 * The first octet of a line takes the slow path ('.' and
+		 * "From " are encoded there).
 		 */
-		if (*s > 32 && *s < 127 && *s != '=' && ll > 0 && ll < QP_LINE) {
-			line[ll++] = (char)*s++;
+		if (ll > 0 && ll < QP_LINE &&
+		    (n = qp_run(s, e, QP_LINE - ll)) > 0) {
+			memcpy(line + ll, s, n);
+			ll += n;
+			s += n;
 			continue;
 		}
 		if (*s == '\n' || (*s == '\r' && s + 1 < e && s[1] == '\n')) {
@@ -815,18 +898,33 @@ qp_encode(struct buf *out, const char *text, size_t len)
 			continue;
 		}
 		n = u8_len(*s);
-		eol = s + n == e || s[n] == '\n' ||
-		    (s[n] == '\r' && s + n + 1 < e && s[n + 1] == '\n');
-		el = qp_char(s, n, ll == 0, eol, e, enc);
+		if (*s >= 0x80 || *s == '=') {
+			/* Encoded wherever it stands: no rule to look up. */
+			el = 3 * n;
+			eol = -1;
+		} else {
+			eol = s + n == e || s[n] == '\n' ||
+			    (s[n] == '\r' && s + n + 1 < e && s[n + 1] == '\n');
+			el = qp_char(s, n, ll == 0, eol, e, enc);
+		}
 		if (ll + el > QP_LINE) {
 			line[ll++] = '=';
 			buf_add(out, line, ll);
 			buf_add(out, "\r\n", 2);
 			ll = 0;
-			el = qp_char(s, n, 1, eol, e, enc);
+			if (eol != -1)
+				el = qp_char(s, n, 1, eol, e, enc);
 		}
-		memcpy(line + ll, enc, el);
-		ll += el;
+		if (eol == -1) {
+			for (size_t i = 0; i < n; i++) {
+				line[ll++] = '=';
+				line[ll++] = hexdigits[s[i] >> 4];
+				line[ll++] = hexdigits[s[i] & 15];
+			}
+		} else {
+			memcpy(line + ll, enc, el);
+			ll += el;
+		}
 		s += n;
 	}
 	buf_add(out, line, ll);

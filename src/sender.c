@@ -4,6 +4,13 @@
  * exponentially from [send] retry, and a row fails after [send]
  * max_attempts tries or max_age seconds; messages a dropped connection
  * never offered go again at once (find_unseen).
+ *
+ * One writer per process: the workers take turns at the database (claims,
+ * pace reservations, outcomes) under run->db_mu, so none of them ever
+ * waits in sqlite's busy handler for another; sqlite's busy timeout is left
+ * for other processes (a second temabrev, the daemon). The messages of a
+ * claim are composed after its transaction has committed, outside the
+ * lock: the lease keeps the rows this worker's until their outcomes land.
  */
 #include "config.h"
 
@@ -37,6 +44,7 @@ struct run {
 	char			*password;
 	char			 owner[128];
 	pthread_mutex_t		 mu;
+	pthread_mutex_t		 db_mu;		/* one writer at a time */
 	struct sender_progress	 p;
 	int			 done;		/* workers finished */
 	int			 failed;	/* a worker hit an error */
@@ -47,6 +55,10 @@ struct run {
 
 struct pending {		/* one claimed row, composed */
 	int64_t		 id;
+	int64_t		 edition_id;
+	int64_t		 subscriber_id;
+	struct buf	 email;		/* copied from the claim */
+	struct buf	 name;
 	int		 attempts;
 	int64_t		 created;
 	int		 msg_index;	/* into msgs, or -1: not sendable */
@@ -138,36 +150,69 @@ compose_for(struct worker *w, int64_t edition_id)
 	return w->composes[slot];
 }
 
+/*
+ * Inside the claim transaction, with the database lock held: copies the row
+ * and nothing more, so the lock is held briefly. Only the edition's compose
+ * context is made here (once per edition and worker): a broken edition
+ * (templates, configuration) then rolls the claim back and stops the run
+ * with every row still queued, as it was.
+ */
 static int
 on_claim(const struct store_claim *c, void *arg)
 {
 	struct worker *w = arg;
-	struct compose_rcpt r = { c->subscriber_id, c->email, c->name };
-	struct error serr = { 0 };
-	struct compose *cm;
 	struct pending *p;
 
 	if (w->n == w->cap)
 		return 1;
+	if (compose_for(w, c->edition_id) == NULL)
+		return 1;
 	p = &w->rows[w->n++];
 	p->id = c->id;
+	p->edition_id = c->edition_id;
+	p->subscriber_id = c->subscriber_id;
+	buf_reset(&p->email);
+	buf_addstr(&p->email, c->email);
+	buf_reset(&p->name);
+	buf_addstr(&p->name, c->name ? c->name : "");
 	p->attempts = c->attempts;
 	p->created = c->created;
 	p->msg_index = -1;
 	buf_reset(&p->msg);
-	/* A broken edition (templates, configuration) stops the run... */
-	if ((cm = compose_for(w, c->edition_id)) == NULL)
-		return 1;
-	/* ...a message that cannot be made for one subscriber fails alone. */
-	if (compose_message(cm, &r, &p->msg, p->from, p->rcpt, &serr) == -1) {
-		snprintf(p->why, sizeof p->why, "not sent: %s", serr.msg);
-		return 0;
+	return 0;
+}
+
+/*
+ * After the claim has committed, without the lock: the messages. A message
+ * that cannot be made for one subscriber fails alone; -1 only when an
+ * edition's compose context cannot be made (err set).
+ */
+static int
+compose_rows(struct worker *w)
+{
+	for (int i = 0; i < w->n; i++) {
+		struct pending *p = &w->rows[i];
+		struct compose_rcpt r = { p->subscriber_id, p->email.data,
+		    p->name.data };
+		struct error serr = { 0 };
+		struct compose *cm;
+
+		/* Made in on_claim; made again only when a claim spanned
+		 * more than MAX_COMPOSES editions. */
+		if ((cm = compose_for(w, p->edition_id)) == NULL)
+			return -1;
+		if (compose_message(cm, &r, &p->msg, p->from, p->rcpt,
+		    &serr) == -1) {
+			snprintf(p->why, sizeof p->why, "not sent: %s",
+			    serr.msg);
+			continue;
+		}
+		p->msg_index = w->nmsgs;
+		memset(&w->msgs[w->nmsgs], 0, sizeof w->msgs[0]);
+		w->msgs[w->nmsgs].reverse_path = p->from;
+		w->msgs[w->nmsgs].rcpt = p->rcpt;
+		w->nmsgs++;
 	}
-	p->msg_index = w->nmsgs;
-	memset(&w->msgs[w->nmsgs], 0, sizeof w->msgs[0]);
-	w->msgs[w->nmsgs].reverse_path = p->from;
-	w->msgs[w->nmsgs].rcpt = p->rcpt;
-	w->nmsgs++;
 	return 0;
 }
 
@@ -293,7 +338,9 @@ record(struct worker *w)
 		}
 	}
 	util_failpoint("sender-before-record");
+	pthread_mutex_lock(&w->run->db_mu);
 	rc = store_outcomes(w->store, o, (size_t)w->n, &w->err);
+	pthread_mutex_unlock(&w->run->db_mu);
 	if (rc == 0 && refused != NULL) {
 		error_set(&w->err, EX_UNAVAILABLE, "%s:%lld refused the sender "
 		    "(%s); check [smtp] and [general] from; the messages stay "
@@ -334,17 +381,23 @@ one_batch(struct worker *w, int *full_r)
 	    r->cfg->smtp_max_per_day };
 	struct tb_smtp_config sc = r->smtp;
 	struct error serr = { 0 };
-	int n;
+	int n, rc;
 
 	w->n = w->nmsgs = 0;
 	memset(w->offered, 0, (size_t)w->cap);
-	if (store_claim(w->store, w->owner, NULL, r->cfg->smtp_timeout * 4 +
-	    LEASE_MARGIN, w->cap, &lim, on_claim, w, &n, full_r,
-	    &w->err) == -1)
-		return -1;	/* a database or compose error */
+	pthread_mutex_lock(&r->db_mu);
+	rc = store_claim(w->store, w->owner, NULL, r->cfg->smtp_timeout * 4 +
+	    LEASE_MARGIN, w->cap, &lim, on_claim, w, &n, full_r, &w->err);
+	pthread_mutex_unlock(&r->db_mu);
+	if (rc == -1) {
+		w->n = 0;	/* rolled back: nothing is leased */
+		return -1;	/* a database or edition error */
+	}
 	if (w->n == 0)
 		return 0;
 	util_failpoint("sender-after-claim");
+	if (compose_rows(w) == -1)
+		return -1;	/* the rows stay leased to this owner */
 	for (int i = 0; i < w->n; i++) {
 		const struct pending *p = &w->rows[i];
 
@@ -353,10 +406,14 @@ one_batch(struct worker *w, int *full_r)
 			w->msgs[p->msg_index].len = p->msg.len;
 		}
 	}
-	if (w->nmsgs > 0 && r->interval_us > 0 && store_pace_reserve(w->store,
-	    w->nmsgs, r->interval_us, now_us(), &w->pace_start_us,
-	    &w->err) == -1)
-		return -1;
+	if (w->nmsgs > 0 && r->interval_us > 0) {
+		pthread_mutex_lock(&r->db_mu);
+		rc = store_pace_reserve(w->store, w->nmsgs, r->interval_us,
+		    now_us(), &w->pace_start_us, &w->err);
+		pthread_mutex_unlock(&r->db_mu);
+		if (rc == -1)
+			return -1;
+	}
 	/* -1 only when the session never started: every row is DEFERRED
 	 * with the reason, which record() keeps. */
 	sc.before_arg = w;
@@ -442,8 +499,11 @@ worker_deinit(struct worker *w)
 {
 	for (int i = 0; i < MAX_COMPOSES; i++)
 		compose_free(w->composes[i]);
-	for (int i = 0; i < w->cap; i++)
+	for (int i = 0; i < w->cap; i++) {
 		buf_free(&w->rows[i].msg);
+		buf_free(&w->rows[i].email);
+		buf_free(&w->rows[i].name);
+	}
 	free(w->rows);
 	free(w->msgs);
 	free(w->offered);
@@ -474,6 +534,7 @@ run_init(struct run *r, const struct config *cfg, struct error *err)
 	    (long)getpid(), (unsigned long)now_us());
 	r->interval_us = cfg->smtp_rate > 0 ? 1000000 / cfg->smtp_rate : 0;
 	pthread_mutex_init(&r->mu, NULL);
+	pthread_mutex_init(&r->db_mu, NULL);
 	return 0;
 }
 
@@ -631,5 +692,6 @@ done:
 	store_close(st);
 	free(r.password);
 	pthread_mutex_destroy(&r.mu);
+	pthread_mutex_destroy(&r.db_mu);
 	return ret;
 }

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,9 +259,37 @@ check_addr(const char *a, int empty_ok)
 }
 
 /*
+ * The offset of the first NUL or LF in p[0..n-1], or n: eight octets at a
+ * time (a word has a zero octet when (v - 1) borrows into a cleared high
+ * bit), octet by octet only around a hit and in the tail.
+ */
+static size_t
+find_nul_or_lf(const char *p, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	size_t i = 0;
+
+	for (; n - i >= 8; i += 8) {
+		uint64_t w, x;
+
+		memcpy(&w, p + i, 8);
+		x = w ^ (ones * '\n');
+		if ((((w - ones) & ~w) | ((x - ones) & ~x)) & highs)
+			break;
+	}
+	for (; i < n; i++)
+		if (p[i] == '\0' || p[i] == '\n')
+			break;
+	return i;
+}
+
+/*
  * 0 when data is CRLF lines of at most 998 octets with no NUL; else -1
  * and why. libESMTP would silently repair some of these (it appends a
- * CRLF), and a server may refuse others after the whole transfer.
+ * CRLF), and a server may refuse others after the whole transfer. Every
+ * message is checked, composed by temabrev or not, so it runs line by
+ * line: memchr to the next CR, then one word-wise pass over the line.
  */
 static int
 check_data(const char *data, size_t len, char *why, size_t size)
@@ -276,30 +305,30 @@ check_data(const char *data, size_t len, char *why, size_t size)
 		    INT_MAX / 2);
 		return -1;
 	}
-	for (size_t i = 0; i < len; i++) {
-		if (data[i] == '\0') {
-			snprintf(why, size, "line %zu contains NUL", lineno);
+	while (start < len) {
+		const char *cr = memchr(data + start, '\r', len - start);
+		size_t end = cr != NULL ? (size_t)(cr - data) : len;
+		size_t bad = start + find_nul_or_lf(data + start, end - start);
+
+		if (bad < end) {
+			snprintf(why, size, data[bad] == '\0' ?
+			    "line %zu contains NUL" :
+			    "line %zu ends with a bare LF", lineno);
 			return -1;
 		}
-		if (data[i] == '\n') {
-			snprintf(why, size, "line %zu ends with a bare LF",
-			    lineno);
-			return -1;
-		}
-		if (data[i] != '\r')
-			continue;
-		if (i + 1 >= len || data[i + 1] != '\n') {
+		if (cr == NULL)
+			break;
+		if (end + 1 >= len || data[end + 1] != '\n') {
 			snprintf(why, size, "line %zu contains a bare CR",
 			    lineno);
 			return -1;
 		}
-		if (i - start > LINE_MAX_OCTETS) {
+		if (end - start > LINE_MAX_OCTETS) {
 			snprintf(why, size, "line %zu is longer than %d octets",
 			    lineno, LINE_MAX_OCTETS);
 			return -1;
 		}
-		i++;
-		start = i + 1;
+		start = end + 2;
 		lineno++;
 	}
 	if (start != len) {

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1131,7 +1132,41 @@ static const struct qp_case qps[] = {
 	    "aaaaaaaaa.x",
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaa=\r\n=2Ex=\r\n" },
+	/* 60 x 'a', for the cases at a line's edge. */
+#define A60 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	/*
+	 * The fast path for runs of plain ASCII (eight octets at a time from
+	 * the second octet of a line, then by table) at its edges.
+	 */
+	/* A line of exactly 75: no soft break; of exactly 76: one. */
+	{ A60 "aaaaaaaaaaaaaaa\n", A60 "aaaaaaaaaaaaaaa\r\n" },
+	{ A60 "aaaaaaaaaaaaaaab\n", A60 "aaaaaaaaaaaaaaa=\r\nb\r\n" },
+	/* 74 then a space ending the line: "=20" moves to the next. */
+	{ A60 "aaaaaaaaaaaaaa \n", A60 "aaaaaaaaaaaaaa=\r\n=20\r\n" },
+	/* '=' first and last in a word; a space last in a word. */
+	{ "abcdefg=ijklmnopq=\n", "abcdefg=3Dijklmnopq=3D\r\n" },
+	{ "abcdefgh=j\n", "abcdefgh=3Dj\r\n" },
+	{ "abcdefgh \n", "abcdefgh=20\r\n" },
+	{ "abcdefgh x\n", "abcdefgh x\r\n" },
+	{ "abcdefgh \r\nx", "abcdefgh=20\r\nx=\r\n" },
+	{ "abcdefghijklmno  \n", "abcdefghijklmno =20\r\n" },
+	{ "abcdefghijklmnop\t\tq\n", "abcdefghijklmnop\t\tq\r\n" },
+	{ "abcdefghijklmnop\t\t\n", "abcdefghijklmnop\t=09\r\n" },
+	{ "abcdefgh", "abcdefgh=\r\n" },
+	{ "abcdefgh ", "abcdefgh=20=\r\n" },
+	/* A UTF-8 character across a word, and at the end of a line. */
+	{ "abcdefghåbcdefghij\n", "abcdefgh=C3=A5bcdefghij\r\n" },
+	{ A60 "aaaaaaaaaå\n", A60 "aaaaaaaaa=C3=A5\r\n" },
+	{ A60 "aaaaaaaaaaåb\n", A60 "aaaaaaaaaa=\r\n=C3=A5b\r\n" },
+	{ A60 "aaa🎉\n", A60 "aaa=F0=9F=8E=89\r\n" },
+	{ A60 "aaaa🎉\n", A60 "aaaa=\r\n=F0=9F=8E=89\r\n" },
+	/* A full line then "From " and '.' at the start of the next. */
+	{ A60 "aaaaaaaaaaaaaaaFrom x\n", A60 "aaaaaaaaaaaaaaa=\r\n=46rom x\r\n" },
+	{ A60 "aaaaaaaaaaaaaaa.\n", A60 "aaaaaaaaaaaaaaa=\r\n=2E\r\n" },
+	/* Controls and DEL inside a run. */
+	{ "abcdefghi\x01j\x7fk\n", "abcdefghi=01j=7Fk\r\n" },
 	{ "", "" },
+#undef A60
 };
 
 START_TEST(test_qp)
@@ -1159,6 +1194,96 @@ START_TEST(test_qp)
 		free(want);
 		json_decref(j);
 	}
+	buf_free(&out);
+	mime_free(m);
+}
+END_TEST
+
+/* Pieces of generated bodies: runs of every length around 8 and 75. */
+static const char *const qp_pieces[] = {
+	"a", "abcdefg", "abcdefgh", "abcdefghi", " ", "  ", "\t", "=", ".",
+	"From ", "F", "å", "€", "🎉", "\n", "\r\n", "\r", "\x7f", "x y z",
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaa",
+	"<a href=\"https://example.org/\">länk</a>",
+};
+
+/*
+ * Generated bodies, encoded and read back by the rules themselves: every
+ * line at most 76 octets (the soft break's '=' included), only printable
+ * ASCII, no literal space or tab before a line end, no literal '.' or
+ * "From " opening a line, every line decoding to whole UTF-8 characters,
+ * and the decoded text equal to the input with its LF line ends as CRLF.
+ */
+START_TEST(test_qp_generated)
+{
+	unsigned seed = 7 + (unsigned)_i;
+	struct mime *m = mime_new();
+	struct buf in = { 0 }, want = { 0 }, got = { 0 }, ln = { 0 };
+	struct buf out = { 0 };
+	struct error err = { 0 };
+	const char *body, *p, *e;
+	int n;
+
+	seed = seed * 1103515245u + 12345u;
+	n = 1 + (int)(seed >> 16) % 400;
+	for (int i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf_addstr(&in, qp_pieces[(seed >> 16) % (sizeof qp_pieces /
+		    sizeof qp_pieces[0])]);
+	}
+	for (size_t i = 0; i < in.len; i++) {
+		if (in.data[i] == '\n' && (i == 0 || in.data[i - 1] != '\r'))
+			buf_addc(&want, '\r');
+		buf_addc(&want, in.data[i]);
+	}
+	base_headers(m);
+	must(mime_set_text(m, in.data, in.len, &err), &err);
+	finish(m, &out);
+	check_wire(&out);
+	body = strstr(out.data, "\r\n\r\n") + 4;
+	for (p = body; *p != '\0'; p = e + 2) {
+		size_t len;
+		int soft;
+
+		e = strstr(p, "\r\n");
+		ck_assert_ptr_nonnull(e);
+		len = (size_t)(e - p);
+		soft = len > 0 && p[len - 1] == '=';
+		ck_assert_msg(len <= 76, "line of %zu: %.*s", len, (int)len, p);
+		if (len > 0) {
+			ck_assert_msg(p[len - 1] != ' ' && p[len - 1] != '\t',
+			    "white space ends a line: %.*s", (int)len, p);
+			ck_assert_msg(p[0] != '.' && strncmp(p, "From ", 5) != 0,
+			    "line opens with '.' or From: %.*s", (int)len, p);
+		}
+		buf_reset(&ln);
+		for (size_t i = 0; i < len - (size_t)soft; i++) {
+			ck_assert_msg(p[i] == '\t' || (p[i] >= ' ' && p[i] < 127),
+			    "octet 0x%02x", (unsigned char)p[i]);
+			if (p[i] != '=') {
+				buf_addc(&ln, p[i]);
+				continue;
+			}
+			ck_assert(i + 2 < len && isxdigit((unsigned char)p[i + 1])
+			    && isxdigit((unsigned char)p[i + 2]));
+			buf_addc(&ln, (char)(hexv(p[i + 1]) * 16 +
+			    hexv(p[i + 2])));
+			i += 2;
+		}
+		ck_assert_msg(util_valid_utf8(ln.data ? ln.data : "", ln.len),
+		    "a character split across lines: %.*s", (int)len, p);
+		buf_add(&got, ln.data ? ln.data : "", ln.len);
+		if (!soft)
+			buf_add(&got, "\r\n", 2);
+	}
+	/* (A text without a final line end ends in a soft break.) */
+	ck_assert_uint_eq(got.len, want.len);
+	ck_assert(memcmp(got.data, want.data, want.len) == 0);
+	buf_free(&in);
+	buf_free(&want);
+	buf_free(&got);
+	buf_free(&ln);
 	buf_free(&out);
 	mime_free(m);
 }
@@ -1476,6 +1601,7 @@ main(void)
 	tcase_add_test(tc, test_raw_too_long);
 	tcase_add_test(tc, test_bodies);
 	tcase_add_loop_test(tc, test_qp, 0, sizeof qps / sizeof qps[0]);
+	tcase_add_loop_test(tc, test_qp_generated, 0, 300);
 	tcase_add_test(tc, test_bad_bodies);
 	tcase_add_test(tc, test_finish_needs);
 	tcase_add_test(tc, test_reset);

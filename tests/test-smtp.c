@@ -813,6 +813,60 @@ START_TEST(test_unsendable_messages)
 }
 END_TEST
 
+/*
+ * The byte check goes to the next CR with memchr and then eight octets at a
+ * time: each fault at a word's edges (offsets 7, 8, 15 of a line) and in a
+ * short tail, each named with its line, and none of them offered.
+ */
+static const struct {
+	const char	*data;	/* with NUL written as '@' */
+	const char	*why;
+} bad_bodies[] = {
+	{ "S: x\r\n\r\n0123456\n89abcdef\r\n", "line 3 ends with a bare LF" },
+	{ "S: x\r\n\r\n01234567\n9abcdef\r\n", "line 3 ends with a bare LF" },
+	{ "S: x\r\n\r\n0123456789abcde\n\r\n", "line 3 ends with a bare LF" },
+	{ "S: x\r\n\r\n0123456@89abcdef\r\n", "line 3 contains NUL" },
+	{ "S: x\r\n\r\n01234567@9abcdef\r\n", "line 3 contains NUL" },
+	{ "S: x\r\n\r\nab@\r\n", "line 3 contains NUL" },
+	{ "S: x\r\n\r\n0123456789abcdef\rx\r\n", "line 3 contains a bare CR" },
+	{ "S: x\r\n\r\nend\r", "line 3 contains a bare CR" },
+	{ "S: x\r\n\r\n0123456789abcdef", "the last line does not end" },
+	{ "S: x\r\n\r\n01234567\n9ab\rcdef\r\n", "line 3 ends with a bare LF" },
+};
+
+START_TEST(test_unsendable_bytes)
+{
+	struct tb_smtp_config cfg = plain_cfg();
+	struct error err = { 0 };
+	struct batch b;
+	size_t nb = sizeof bad_bodies / sizeof bad_bodies[0];
+
+	batch_init(&b, nb + 1, "bytes", NULL);
+	for (size_t i = 0; i < nb; i++) {
+		size_t len = strlen(bad_bodies[i].data);
+		char *d = xstrdup(bad_bodies[i].data);
+
+		for (size_t j = 0; j < len; j++)
+			if (d[j] == '@')
+				d[j] = '\0';
+		free((char *)b.msgs[i].data);
+		b.msgs[i].data = d;
+		b.msgs[i].len = len;
+	}
+	ck_assert_int_eq(tb_smtp_deliver(&cfg, b.msgs, b.n, &err), 0);
+	for (size_t i = 0; i < nb; i++) {
+		ck_assert_int_eq(b.msgs[i].outcome, TB_SMTP_FAILED);
+		ck_assert_int_eq(b.msgs[i].code, 0);
+		ck_assert_msg(strstr(b.msgs[i].reply, bad_bodies[i].why) != NULL,
+		    "case %zu: %s", i, b.msgs[i].reply);
+		ck_assert(!was_received(&plain, b.msgs[i].rcpt));
+	}
+	ck_assert_int_eq(b.msgs[nb].outcome, TB_SMTP_SENT);
+	assert_sent_intact(&plain, &b.msgs[nb]);
+	batch_free(&b);
+}
+END_TEST
+
 START_TEST(test_connection_refused)
 {
 	struct tb_smtp_config cfg = plain_cfg();
@@ -1120,6 +1174,7 @@ main(void)
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_before_message_hook);
 	tcase_add_test(tc, test_unsendable_messages);
+	tcase_add_test(tc, test_unsendable_bytes);
 	tcase_add_test(tc, test_connection_refused);
 	tcase_add_test(tc, test_nodelay_on_tcp);
 	tcase_add_test(tc, test_rate_one_connection);
