@@ -12,6 +12,14 @@
 
 struct error;
 
+/* A [dkim DOMAIN] section: the key for mail From DOMAIN (see dkim.h). */
+struct conf_dkim {
+	char		*domain;	/* the section name's DOMAIN */
+	char		*selector;
+	char		*key_file;
+	struct conf_dkim *next;		/* in file order */
+};
+
 struct config {
 	char	*path;		/* the file read, NULL for built-in defaults */
 	/* [general] */
@@ -43,6 +51,12 @@ struct config {
 	long long send_max_attempts;	/* then a deferred row fails */
 	long long send_max_age;		/* seconds; then it fails */
 	long long send_retry;		/* first retry delay, doubling */
+	/* [dkim]: checked by dkim_load (dkim.h), not here */
+	char	*dkim_domain;
+	char	*dkim_selector;
+	char	*dkim_key_file;
+	char	*dkim_headers;		/* NULL: the default list */
+	struct conf_dkim *dkim_domains;	/* [dkim DOMAIN] sections */
 };
 
 /*
