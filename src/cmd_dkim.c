@@ -24,7 +24,7 @@
 #include "util.h"
 
 #define U_KEYGEN "temabrev dkim keygen --domain DOMAIN --selector SELECTOR " \
-	"--out DIR [--type rsa|ed25519] [--bits N] [--force]"
+	"--out DIR [--bits N] [--force]"
 #define U_CHECK "temabrev dkim check [--no-dns] [--timeout SECONDS]"
 
 static int
@@ -70,8 +70,6 @@ dkim_keygen_cmd(struct cli *c, int argc, char **argv)
 	}
 	if (optind != argc || !domain || !selector || !dir)
 		return cli_usage(U_KEYGEN);
-	if (strcmp(type, "ed25519") == 0 && bits != 0)
-		return cli_error(EX_USAGE, "--bits is for RSA keys only");
 	if (tb_dkim_keygen(dir, selector, domain, type, (int)bits, force, &zone,
 	    &c->err) == -1)
 		return cli_fail(c);
@@ -295,7 +293,7 @@ dkim_check_cmd(struct cli *c, int argc, char **argv)
 
 static const struct cli_cmd verbs[] = {
 	{ "keygen", dkim_keygen_cmd, "--domain DOMAIN --selector SELECTOR "
-	    "--out DIR [--type rsa|ed25519] [--bits N] [--force]",
+	    "--out DIR [--bits N] [--force]",
 	    "make a key pair and print the DNS record to publish" },
 	{ "check", dkim_check_cmd, "[--no-dns] [--timeout SECONDS]",
 	    "sign a sample message with each [dkim] key and verify it" },

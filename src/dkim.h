@@ -1,7 +1,8 @@
 /*
  * dkim: DKIM signatures (RFC 6376) on temabrev's messages, made with
  * libopendkim: relaxed/relaxed canonicalisation, rsa-sha256 (RSA keys of
- * 2048 bits or more) or ed25519-sha256 (RFC 8463), over the [dkim]
+ * 2048 bits or more; Ed25519 keys are refused, since libopendkim 2.11
+ * leaks memory on each Ed25519 signature), over the [dkim]
  * headers (From and the RFC 2369/8058 list headers among them, so
  * one-click unsubscribe counts with the large mailbox providers).
  *
@@ -55,7 +56,7 @@ const struct tb_dkim_key *tb_dkim_key_at(const struct tb_dkim *, size_t i);
 const char *tb_dkim_key_domain(const struct tb_dkim_key *);
 const char *tb_dkim_key_selector(const struct tb_dkim_key *);
 const char *tb_dkim_key_file(const struct tb_dkim_key *);
-/* "rsa-sha256" or "ed25519-sha256". */
+/* "rsa-sha256" (the one algorithm signed). */
 const char *tb_dkim_key_algorithm(const struct tb_dkim_key *);
 int	tb_dkim_key_bits(const struct tb_dkim_key *);
 /* The key's public TXT record, "v=DKIM1; k=rsa; p=...". Caller frees. */
@@ -92,7 +93,8 @@ int	tb_dkim_verify(const char *msg, size_t len, const char *record,
 /*
  * Writes a new key pair for selector in dir: SELECTOR.private (PKCS#8 PEM,
  * mode 0600) and SELECTOR.txt (the DNS record in zone-file form). type is
- * "rsa" (2048 bits, or bits when > 0) or "ed25519". An existing file is
+ * "rsa" (2048 bits, or bits when > 0; "ed25519" is refused with the
+ * reason). An existing file is
  * never replaced unless force is set. *zone_r (caller frees) is the zone
  * text also written to SELECTOR.txt.
  */

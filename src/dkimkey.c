@@ -6,7 +6,7 @@
  * PEM_read_bio_PrivateKey() on it for each message. Under OpenSSL 3.0
  * that costs 0.7 to 1.9 ms on the machines we measured (its decoder
  * framework looks the key format up anew each time): two to four times
- * the RSA-2048 signature itself, and ten times an Ed25519 one. Its API has
+ * the RSA-2048 signature itself. Its API has
  * no way to pass a parsed key (DKIM handles are opaque; the key is loaded
  * inside dkim_eom).
  *

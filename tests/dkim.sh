@@ -18,7 +18,7 @@ if [ ! -x "$PY" ] || ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
 	echo "1..0 # SKIP python3-aiosmtpd not installed"
 	exit 0
 fi
-if ! "$PY" -c 'import dkim, nacl' 2>/dev/null; then
+if ! "$PY" -c 'import dkim' 2>/dev/null; then
 	echo "1..0 # SKIP python3-dkim not installed"
 	exit 0
 fi
@@ -90,7 +90,7 @@ verify() {
 }
 
 # ---------------------------------------------------------------------
-# Keys: temabrev dkim keygen (RSA for example.org, Ed25519 for .net).
+# Keys: temabrev dkim keygen (one for example.org, one for example.net).
 # ---------------------------------------------------------------------
 KEYS="$TMP/keys"
 check "dkim keygen: an RSA key pair" \
@@ -107,10 +107,14 @@ check "dkim keygen again: refuses to overwrite (exit 73)" \
     run 73 "$TEMABREV" dkim keygen --domain example.org --selector s2026 \
     --out "$KEYS"
 check "... naming --force" has "--force" "$TMP/err"
-check "dkim keygen --type ed25519" \
+check "dkim keygen --bits 3072 for example.net" \
     run 0 "$TEMABREV" dkim keygen --domain example.net --selector ed \
+    --out "$KEYS" --bits 3072
+check "dkim keygen --type ed25519: refused (libopendkim 2.11 leaks)" \
+    run 64 "$TEMABREV" dkim keygen --domain example.net --selector e2 \
     --out "$KEYS" --type ed25519
-check "... an ed25519 record" has 'k=ed25519; ' "$TMP/out"
+check "... saying why" has "leaks memory on every Ed25519 signature" \
+    "$TMP/err"
 
 # ---------------------------------------------------------------------
 # A: the edition of tests/send.sh, signed, preview, test copy and send.
@@ -210,7 +214,7 @@ check "the verifier itself fails an unsigned message" sh -c "
 
 # ---------------------------------------------------------------------
 # B: a theme with its own From on another domain, signed by its own
-# [dkim DOMAIN] section with an Ed25519 key; no one-click (no base_url).
+# [dkim DOMAIN] section; no one-click (no base_url).
 # ---------------------------------------------------------------------
 smtpd_start b
 mkconf "$TMP/b.conf" "$SPORT"
@@ -236,8 +240,8 @@ run 0 tb feed fetch
 run 0 tb edition new digital-inkludering
 check "a theme From example.net: signed by [dkim example.net]" \
     run 0 tbt edition send 1
-check "... ed25519 as d=example.net" \
-    has "DKIM: signing as d=example.net s=ed (ed25519-sha256)" "$TMP/out"
+check "... as d=example.net s=ed" \
+    has "DKIM: signing as d=example.net s=ed (rsa-sha256)" "$TMP/out"
 check "... both verify (no List-Unsubscribe-Post: oversigned, absent)" \
     "$PY" "$VERIFY" --key "ed._domainkey.example.net=$KEYS/ed.txt" \
     --domain example.net --cover List-Unsubscribe \
