@@ -49,6 +49,8 @@ struct pending {		/* one claimed row, composed */
 	int64_t		 id;
 	int		 attempts;
 	int64_t		 created;
+	int64_t		 edition_id, subscriber_id;
+	char		*email, *name;	/* owned, until the next claim */
 	int		 msg_index;	/* into msgs, or -1: not sendable */
 	char		 why[600];	/* when not sendable */
 	struct buf	 msg;
@@ -138,37 +140,65 @@ compose_for(struct worker *w, int64_t edition_id)
 	return w->composes[slot];
 }
 
+/*
+ * Takes note of one claimed row. Composing (and DKIM signing, which costs
+ * more than all the rest) happens after the claim has committed, outside
+ * sqlite's write lock, so the workers do it in parallel; only the
+ * edition's compose context is made here, so that a broken edition
+ * (templates, configuration, a bad DKIM key) rolls the claim back.
+ */
 static int
 on_claim(const struct store_claim *c, void *arg)
 {
 	struct worker *w = arg;
-	struct compose_rcpt r = { c->subscriber_id, c->email, c->name };
-	struct error serr = { 0 };
-	struct compose *cm;
 	struct pending *p;
 
 	if (w->n == w->cap)
+		return 1;
+	if (compose_for(w, c->edition_id) == NULL)
 		return 1;
 	p = &w->rows[w->n++];
 	p->id = c->id;
 	p->attempts = c->attempts;
 	p->created = c->created;
+	p->edition_id = c->edition_id;
+	p->subscriber_id = c->subscriber_id;
+	free(p->email);
+	free(p->name);
+	p->email = xstrdup(c->email);
+	p->name = xstrdup(c->name ? c->name : "");
 	p->msg_index = -1;
-	buf_reset(&p->msg);
-	/* A broken edition (templates, configuration) stops the run... */
-	if ((cm = compose_for(w, c->edition_id)) == NULL)
-		return 1;
-	/* ...a message that cannot be made for one subscriber fails alone. */
-	if (compose_message(cm, &r, &p->msg, p->from, p->rcpt, &serr) == -1) {
-		snprintf(p->why, sizeof p->why, "not sent: %s", serr.msg);
-		return 0;
-	}
-	p->msg_index = w->nmsgs;
-	memset(&w->msgs[w->nmsgs], 0, sizeof w->msgs[0]);
-	w->msgs[w->nmsgs].reverse_path = p->from;
-	w->msgs[w->nmsgs].rcpt = p->rcpt;
-	w->nmsgs++;
 	return 0;
+}
+
+/* Composes the claimed rows; one that cannot be made fails alone. */
+static void
+compose_rows(struct worker *w)
+{
+	for (int i = 0; i < w->n; i++) {
+		struct pending *p = &w->rows[i];
+		struct compose_rcpt r = { p->subscriber_id, p->email, p->name };
+		struct error serr = { 0 };
+		struct compose *cm;
+
+		buf_reset(&p->msg);
+		if ((cm = compose_for(w, p->edition_id)) == NULL) {
+			snprintf(p->why, sizeof p->why, "not sent: %s",
+			    w->err.msg);
+			continue;
+		}
+		if (compose_message(cm, &r, &p->msg, p->from, p->rcpt,
+		    &serr) == -1) {
+			snprintf(p->why, sizeof p->why, "not sent: %s",
+			    serr.msg);
+			continue;
+		}
+		p->msg_index = w->nmsgs;
+		memset(&w->msgs[w->nmsgs], 0, sizeof w->msgs[0]);
+		w->msgs[w->nmsgs].reverse_path = p->from;
+		w->msgs[w->nmsgs].rcpt = p->rcpt;
+		w->nmsgs++;
+	}
 }
 
 /*
@@ -345,6 +375,7 @@ one_batch(struct worker *w, int *full_r)
 	if (w->n == 0)
 		return 0;
 	util_failpoint("sender-after-claim");
+	compose_rows(w);
 	for (int i = 0; i < w->n; i++) {
 		const struct pending *p = &w->rows[i];
 
@@ -442,8 +473,11 @@ worker_deinit(struct worker *w)
 {
 	for (int i = 0; i < MAX_COMPOSES; i++)
 		compose_free(w->composes[i]);
-	for (int i = 0; i < w->cap; i++)
+	for (int i = 0; i < w->cap; i++) {
 		buf_free(&w->rows[i].msg);
+		free(w->rows[i].email);
+		free(w->rows[i].name);
+	}
 	free(w->rows);
 	free(w->msgs);
 	free(w->offered);
