@@ -102,6 +102,13 @@ load_conf(struct cli *c)
 	free(path);
 }
 
+struct config *
+cli_conf(struct cli *c)
+{
+	load_conf(c);
+	return c->conf;
+}
+
 struct store *
 cli_store(struct cli *c)
 {

@@ -45,6 +45,8 @@ struct cli_cmd {
 int	cli_dispatch(struct cli *, const char *prefix,
 	    const struct cli_cmd *table, size_t n, int argc, char **argv);
 
+/* The configuration alone (no database); on failure prints and exits. */
+struct config	*cli_conf(struct cli *);
 /* The open store / secret / subs context; on failure prints and exits. */
 struct store	*cli_store(struct cli *);
 struct secret	*cli_secret(struct cli *);
@@ -77,5 +79,6 @@ int	cmd_feed(struct cli *, int, char **);
 int	cmd_item(struct cli *, int, char **);
 int	cmd_edition(struct cli *, int, char **);
 int	cmd_send(struct cli *, int, char **);
+int	cmd_dkim(struct cli *, int, char **);
 
 #endif

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "compose.h"
 #include "conf.h"
+#include "dkim.h"
 #include "sender.h"
 #include "smtp.h"
 #include "store.h"
@@ -489,6 +490,25 @@ dry_run(struct cli *c, const struct store_edition *e, const
 	return 0;
 }
 
+/* Says whether the messages will be signed, and how DMARC will see it. */
+static void
+dkim_notice(const struct compose *cm)
+{
+	const struct tb_dkim_key *k = compose_dkim_key(cm);
+	const char *from = compose_from_domain(cm);
+
+	if (k == NULL) {
+		printf("DKIM: not signing ([dkim] is not configured): unless "
+		    "the relay signs, one-click unsubscribe will not count\n");
+		return;
+	}
+	printf("DKIM: signing as d=%s s=%s (%s)%s%s\n", tb_dkim_key_domain(k),
+	    tb_dkim_key_selector(k), tb_dkim_key_algorithm(k),
+	    tb_dkim_is_aligned(from, tb_dkim_key_domain(k)) ? "" :
+	    ", NOT aligned with From ", tb_dkim_is_aligned(from,
+	    tb_dkim_key_domain(k)) ? "" : from);
+}
+
 static int
 edition_send(struct cli *c, int argc, char **argv)
 {
@@ -530,8 +550,10 @@ edition_send(struct cli *c, int argc, char **argv)
 	}
 	if (o.dry_run) {
 		rc = dry_run(c, e, t);
+		dkim_notice(cm);
 		goto done;
 	}
+	dkim_notice(cm);
 	if (store_edition_queue(c->store, id, &n, &c->err) == -1) {
 		rc = cli_fail(c);
 		goto done;

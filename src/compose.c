@@ -2,7 +2,9 @@
  * compose: editions into messages. RFC 5322 (headers), RFC 2045-2047 via
  * mime, RFC 2369 and RFC 2919 (list headers), RFC 8058 (one-click
  * unsubscribe), RFC 3834 section 5 (Precedence, and Microsoft's
- * X-Auto-Response-Suppress) against auto-replies.
+ * X-Auto-Response-Suppress) against auto-replies. RFC 6376 (DKIM) via
+ * dkim: when [dkim] is configured every message is signed here, the last
+ * step, so preview, test copies and sends all carry the same signature.
  */
 #include "config.h"
 
@@ -19,6 +21,7 @@
 #include "addr.h"
 #include "compose.h"
 #include "conf.h"
+#include "dkim.h"
 #include "html.h"
 #include "mime.h"
 #include "secret.h"
@@ -42,6 +45,9 @@ struct compose {
 	char		*list_domain;
 	char		*base_url;	/* NULL: no web side */
 	int64_t		 edition_id, theme_id;
+	struct tb_dkim	*dkim;		/* NULL: [dkim] not configured */
+	const struct tb_dkim_key *dkim_key; /* the one for from_ascii's domain */
+	struct buf	 sig;		/* the DKIM-Signature being made */
 };
 
 static const char *const months_sv[12] = {
@@ -277,6 +283,31 @@ need(const char *value, const char *key, struct error *err)
 	return -1;
 }
 
+/*
+ * The DKIM key for the edition's From. A From domain that no key covers
+ * is a configuration error: a message is never sent unsigned because of
+ * a theme's From when [dkim] is configured.
+ */
+static int
+load_dkim(struct compose *c, const struct config *cfg, struct error *err)
+{
+	const char *domain = strrchr(c->from_ascii, '@');
+
+	if (tb_dkim_load(cfg, &c->dkim, err) == -1)
+		return -1;
+	if (c->dkim == NULL)
+		return 0;
+	domain = domain ? domain + 1 : c->from_ascii;
+	if ((c->dkim_key = tb_dkim_key_for(c->dkim, domain)) == NULL) {
+		error_set(err, EX_CONFIG, "From %s: no DKIM key for %s; add "
+		    "[dkim] domain, selector and key_file, or a [dkim %s] "
+		    "section (temabrev.conf(5))", c->from_ascii, domain,
+		    domain);
+		return -1;
+	}
+	return 0;
+}
+
 int
 compose_new(const struct config *cfg, struct store *st,
     const struct secret *secret, int64_t edition_id, struct compose **r,
@@ -302,6 +333,8 @@ compose_new(const struct config *cfg, struct store *st,
 		goto fail;
 	if (theme_parse_from(from, &c->from_display, c->from_ascii,
 	    err) == -1)
+		goto fail;
+	if (load_dkim(c, cfg, err) == -1)
 		goto fail;
 	c->edition_id = e->id;
 	c->theme_id = e->theme_id;
@@ -347,7 +380,44 @@ compose_free(struct compose *c)
 	free(c->from_display);
 	free(c->list_domain);
 	free(c->base_url);
+	tb_dkim_free(c->dkim);
+	buf_free(&c->sig);
 	free(c);
+}
+
+const struct tb_dkim_key *
+compose_dkim_key(const struct compose *c)
+{
+	return c->dkim_key;
+}
+
+const char *
+compose_from_domain(const struct compose *c)
+{
+	const char *at = strrchr(c->from_ascii, '@');
+
+	return at ? at + 1 : c->from_ascii;
+}
+
+/* Puts the DKIM-Signature of the message at out[start...] before it. */
+static int
+sign_message(struct compose *c, struct buf *out, size_t start,
+    struct error *err)
+{
+	size_t mlen = out->len - start;
+
+	buf_reset(&c->sig);
+	if (tb_dkim_sign(c->dkim_key, out->data + start, mlen, &c->sig,
+	    err) == -1) {
+		out->len = start;	/* nothing unsigned is handed out */
+		out->data[start] = '\0';
+		return -1;
+	}
+	buf_grow(out, c->sig.len);
+	memmove(out->data + start + c->sig.len, out->data + start, mlen + 1);
+	memcpy(out->data + start, c->sig.data, c->sig.len);
+	out->len += c->sig.len;
+	return 0;
 }
 
 const char *
@@ -461,6 +531,7 @@ compose_message(struct compose *c, const struct compose_rcpt *r,
 	char msgid[TOKEN_BUF], first[128];
 	json_t *stack[2] = { c->edition, NULL };
 	struct addr a;
+	size_t start = out->len;
 	int rc = -1;
 
 	if (addr_parse(r->email, &a, err) == -1)
@@ -488,6 +559,8 @@ compose_message(struct compose *c, const struct compose_rcpt *r,
 	    "", c->text_out.len, c->html_out.data ? c->html_out.data : "",
 	    c->html_out.len, err) == -1 ||
 	    mime_finish(c->mime, out, err) == -1)
+		goto done;
+	if (c->dkim_key != NULL && sign_message(c, out, start, err) == -1)
 		goto done;
 	snprintf(envelope_from, ADDR_MAX + 1, "bounces+%s@%s", bounce,
 	    c->list_domain);

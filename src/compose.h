@@ -23,11 +23,14 @@ struct error;
 struct secret;
 struct store;
 struct compose;
+struct tb_dkim_key;
 
 /*
  * Prepares edition_id for composing. Needs [general] from and list_domain;
  * a missing or broken template is an error naming the file and line
- * (EX_CONFIG or EX_DATAERR), before anything is queued.
+ * (EX_CONFIG or EX_DATAERR), before anything is queued. Loads [dkim]
+ * (tb_dkim_load) too: a bad key file, or a From domain no key covers, is an
+ * EX_CONFIG error here; with [dkim] configured every message is signed.
  */
 int	compose_new(const struct config *, struct store *,
 	    const struct secret *, int64_t edition_id, struct compose **r,
@@ -45,7 +48,8 @@ struct compose_rcpt {
 };
 
 /*
- * Appends the message for one subscriber to out and writes its envelope
+ * Appends the message for one subscriber to out (signed, with its
+ * DKIM-Signature first, when [dkim] is configured) and writes its envelope
  * sender (the VERP address) and recipient (ASCII form) into the buffers
  * (ADDR_MAX + 1 bytes each). The same subscriber always gets the same
  * Message-ID for an edition, so a resent copy keeps it.
@@ -59,5 +63,10 @@ void	compose_local_date(int64_t t, const char *lang, char *out, size_t len);
 
 /* The edition's subject and theme slug, for progress lines. */
 const char *compose_subject(const struct compose *);
+
+/* The DKIM key that signs the messages (borrowed), or NULL: unsigned. */
+const struct tb_dkim_key *compose_dkim_key(const struct compose *);
+/* The domain of the edition's From, ASCII (what DMARC aligns with). */
+const char *compose_from_domain(const struct compose *);
 
 #endif

@@ -105,6 +105,10 @@ static const struct key keys[] = {
 	NUM("bounces", "soft_limit", KEY_INT, bounces_soft_limit, "5", 1, 1000),
 	NUM("bounces", "soft_window_days", KEY_INT, bounces_soft_window_days,
 	    "30", 1, 3650),
+	KEY("dkim", "domain", KEY_STRING, dkim_domain),
+	KEY("dkim", "selector", KEY_STRING, dkim_selector),
+	KEY("dkim", "key_file", KEY_PATH, dkim_key_file),
+	KEY("dkim", "headers", KEY_STRING, dkim_headers),
 };
 
 /* Parses a number with an optional unit suffix; -1 when malformed. */
@@ -254,6 +258,45 @@ section_known(const char *section)
 	return 0;
 }
 
+/*
+ * A key of a [dkim DOMAIN] section (a theme's own From domain): sections
+ * are made as they are met, so their number is not fixed in the table.
+ */
+static int
+dkim_domain_key(struct parse_state *st, const char *domain, const char *name,
+    const char *value)
+{
+	struct conf_dkim **pp = &st->cfg->dkim_domains, *d;
+	char **field;
+
+	while (*pp != NULL && strcmp((*pp)->domain, domain) != 0)
+		pp = &(*pp)->next;
+	if ((d = *pp) == NULL) {
+		d = *pp = xcalloc(1, sizeof *d);
+		d->domain = xstrdup(domain);
+	}
+	if (name == NULL)
+		return 1;
+	if (strcmp(name, "selector") == 0)
+		field = &d->selector;
+	else if (strcmp(name, "key_file") == 0)
+		field = &d->key_file;
+	else {
+		snprintf(st->err, sizeof st->err, "unknown key %s in [dkim %s] "
+		    "(only selector and key_file)", name, domain);
+		return 0;
+	}
+	free(*field);
+	*field = NULL;
+	if (*value == '\0')
+		return 1;
+	if (field == &d->key_file && value[0] != '/' && st->dir != NULL)
+		*field = xasprintf("%s/%s", st->dir, value);
+	else
+		*field = xstrdup(value);
+	return 1;
+}
+
 /* inih calls this per key; returning 0 makes ini_parse report the line. */
 static int
 handler(void *arg, const char *section, const char *name, const char *value)
@@ -263,6 +306,8 @@ handler(void *arg, const char *section, const char *name, const char *value)
 
 	if (st->err[0] != '\0')
 		return 1;	/* keep the first error only */
+	if (strncmp(section, "dkim ", 5) == 0 && section[5] != '\0')
+		return dkim_domain_key(st, section + 5, name, value);
 	if (name == NULL)
 		return 1;	/* a section header alone */
 	if (!section_known(section)) {
@@ -340,6 +385,15 @@ conf_free(struct config *cfg)
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (keys[i].type == KEY_PATH || keys[i].type == KEY_STRING)
 			free(*(char **)(void *)((char *)cfg + keys[i].offset));
+	while (cfg->dkim_domains != NULL) {
+		struct conf_dkim *d = cfg->dkim_domains;
+
+		cfg->dkim_domains = d->next;
+		free(d->domain);
+		free(d->selector);
+		free(d->key_file);
+		free(d);
+	}
 	free(cfg);
 }
 

@@ -12,6 +12,14 @@
 
 struct error;
 
+/* A [dkim DOMAIN] section: the key for mail From DOMAIN (see dkim.h). */
+struct conf_dkim {
+	char		*domain;	/* the section name's DOMAIN */
+	char		*selector;
+	char		*key_file;
+	struct conf_dkim *next;		/* in file order */
+};
+
 struct config {
 	char	*path;		/* the file read, NULL for built-in defaults */
 	/* [general] */
@@ -64,6 +72,12 @@ struct config {
 	long long bounces_hard_limit;
 	long long bounces_soft_limit;
 	long long bounces_soft_window_days;
+	/* [dkim]: checked by dkim_load (dkim.h), not here */
+	char	*dkim_domain;
+	char	*dkim_selector;
+	char	*dkim_key_file;
+	char	*dkim_headers;		/* NULL: the default list */
+	struct conf_dkim *dkim_domains;	/* [dkim DOMAIN] sections */
 };
 
 /*

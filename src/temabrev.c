@@ -36,6 +36,8 @@ static const struct cli_cmd nouns[] = {
 	    "manage the suppression list (addresses never added or mailed)" },
 	{ "backup", cmd_backup, "FILE",
 	    "copy the live database consistently to FILE" },
+	{ "dkim", cmd_dkim, "keygen|check ...",
+	    "make DKIM keys and check that messages are signed" },
 };
 
 static void
