@@ -295,6 +295,7 @@ enum q {
 	Q_SUBSCRIBER_GET,
 	Q_THEME_BY_ID,
 	Q_INBOUND_UPDATE,
+	Q_NOTICES_WAITING,
 	Q_COUNT
 };
 
@@ -623,6 +624,10 @@ static const char *const sql[Q_COUNT] = {
 	    "UPDATE inbound SET action = ?2, filed = ?3,"
 	    " subscriber_id = nullif(?4, 0), theme_id = nullif(?5, 0) "
 	    "WHERE id = ?1",
+	[Q_NOTICES_WAITING] =
+	    "SELECT count(*) FROM edition e JOIN delivery d"
+	    " ON d.edition_id = e.id WHERE e.kind = 'notice'"
+	    " AND e.status = 'sending' AND d.status IN ('queued', 'deferred')",
 	[Q_THEME_BY_ID] =
 	    "SELECT id, slug, name, description, lang, created, from_addr "
 	    "FROM theme WHERE id = ?1",
@@ -2988,4 +2993,18 @@ store_theme_by_id(struct store *st, int64_t id, struct store_theme **theme_r,
 	if (rc == SQLITE_DONE)
 		return 0;
 	return fail(st, err, rc, "read theme");
+}
+
+int
+store_notices_waiting(struct store *st, int64_t *n_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_NOTICES_WAITING, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	*n_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : fail(st, err, rc, "count notices");
 }

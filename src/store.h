@@ -571,6 +571,8 @@ int	store_subscriber_bounced(struct store *, int64_t subscriber_id,
  * though the subscription is no longer active (an unsubscribe
  * confirmation). Runs in the caller's transaction.
  */
+/* Notices queued or deferred, from this run or an earlier one. */
+int	store_notices_waiting(struct store *, int64_t *n_r, struct error *);
 int	store_notice_queue(struct store *, int64_t theme_id,
 	    int64_t subscriber_id, const char *template_name,
 	    const char *subject, int64_t *edition_id_r, struct error *);
