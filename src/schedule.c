@@ -513,14 +513,19 @@ posix_lookup(const struct posix_tz *tz, int64_t t, int32_t *off_r,
 		return;
 	}
 	civil_from_days(floor_div(t + tz->std_off, DAY), &y, &m, &d);
+	/*
+	 * On a tie the event added later wins (the sort is stable): a year's
+	 * end after its start, so a daylight-saving span of zero length is
+	 * none; and a year's start after the previous year's end, so
+	 * "EST5EDT,0/0,J365/25" (RFC 8536 3.3.1) is daylight saving all year.
+	 */
 	for (y -= 2, i = 0; i < 5; i++, y++) {
-		/* end first, so on a tie the start wins: all-year DST */
-		at[n] = rule_day(&tz->end, y) * DAY + tz->end.secs -
-		    tz->dst_off;
-		dst[n++] = 0;
 		at[n] = rule_day(&tz->start, y) * DAY + tz->start.secs -
 		    tz->std_off;
 		dst[n++] = 1;
+		at[n] = rule_day(&tz->end, y) * DAY + tz->end.secs -
+		    tz->dst_off;
+		dst[n++] = 0;
 	}
 	for (i = 1; i < n; i++)		/* insertion sort, stable */
 		for (j = i; j > 0 && at[j - 1] > at[j]; j--) {

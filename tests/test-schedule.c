@@ -1073,6 +1073,8 @@ START_TEST(test_tzif_crafted)
 		{ '2', 19800, "", 0, 19800, 19800 },
 		/* all-year daylight saving (RFC 8536 3.3.1's example) */
 		{ '2', -18000, "EST5EDT,0/0,J365/25", 0, -14400, -14400 },
+		/* daylight saving of no length (02:00 EST is 03:00 EDT) */
+		{ '2', -18000, "EST5EDT,M3.2.0/2,M3.2.0/3", 0, -18000, -18000 },
 		{ 0, -18000, NULL, 0, -18000, -18000 },
 		{ '2', 3600, "CET-1CEST", EX_CONFIG, 0, 0 },
 		{ '2', 3600, "CET", EX_CONFIG, 0, 0 },
@@ -1118,6 +1120,16 @@ START_TEST(test_tzif_crafted)
 	CHECK_EQ(schedule_zone_offset(z, utc("2019-12-31T23:59Z")),
 	    -14400);
 	schedule_zone_free(z);
+	/* a type naming its abbreviation past the characters (index 4 of 4) */
+	n = craft(buf, 0, 0, NULL);
+	buf[44 + 5] = 4;
+	CHECK_EQ(open_crafted("Crafted", buf, n, &z), EX_CONFIG);
+	buf[44 + 5] = 3;
+	CHECK_EQ(open_crafted("Crafted", buf, n, &z), 0);
+	schedule_zone_free(z);
+	/* a type whose isdst is neither 0 nor 1 */
+	buf[44 + 4] = 2;
+	CHECK_EQ(open_crafted("Crafted", buf, n, &z), EX_CONFIG);
 	/* a footer without its final newline */
 	n = craft(buf, '2', 0, "UTC0");
 	CHECK_EQ(open_crafted("Crafted", buf, n - 1, &z), EX_CONFIG);
