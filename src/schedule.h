@@ -94,6 +94,7 @@ struct schedule_zone;
  * 0 and *z_r (caller frees with schedule_zone_free), or -1 and EX_CONFIG
  * naming the zone: unknown, not a TZif file, damaged, or with leap seconds
  * (the "right/" zones: Unix time does not count leap seconds).
+ * Reads $TZ and $TZDIR with getenv: nothing may setenv them meanwhile.
  */
 int	 schedule_zone_open(const char *name, struct schedule_zone **z_r,
 	    struct error *err);
