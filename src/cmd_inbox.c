@@ -79,18 +79,23 @@ parse(int argc, char **argv, struct in_opts *o, const char *usage, int *help)
 	return optind;
 }
 
-static void
-print_line(void *arg, const char *line)
-{
-	(void)arg;
-	printf("%s\n", line);
-	fflush(stdout);
-}
-
 struct deliver_state {
+	int		 watch;		/* print as it goes */
 	struct cli	*c;
 	int		 failed;
 };
+
+/* A watch prints as it goes; a single pass lets stdio buffer. */
+static void
+print_line(void *arg, const char *line)
+{
+	const struct deliver_state *d = arg;
+
+	printf("%s\n", line);
+	if (d->watch)
+		fflush(stdout);
+}
+
 
 /*
  * Delivers the queue when notices wait in it, so a confirmation goes out
@@ -145,7 +150,7 @@ after_pass(void *arg, const struct inbox_stats *s)
 static int
 inbox_process(struct cli *c, int argc, char **argv)
 {
-	struct deliver_state d = { c, 0 };
+	struct deliver_state d = { 0, c, 0 };
 	struct inbox_opts io = { 0 };
 	struct inbox_stats st;
 	struct in_opts o;
@@ -162,9 +167,10 @@ inbox_process(struct cli *c, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	io.watch = o.watch;
+	d.watch = o.watch;
 	io.stop = (volatile int *)&stop_flag;
 	io.line = print_line;
-	io.arg = o.no_send ? NULL : &d;
+	io.arg = &d;
 	io.after_pass = o.no_send ? NULL : after_pass;
 	rc = inbox_run(c->conf, cli_store(c), cli_secret(c), &io, &st, &c->err);
 	summary = inbox_summary(&st);

@@ -28,7 +28,9 @@
 #include "util.h"
 
 #define SOURCE		"inbox"
-#define FETCH_CHUNK	200	/* UIDs fetched, recorded, then moved */
+#define FETCH_CHUNK	1000	/* UIDs fetched, recorded, then moved: a
+				   MOVE costs the server time that grows
+				   with the mailbox, so few and large */
 
 struct inbox {
 	const struct config	*cfg;
@@ -313,15 +315,16 @@ ask_confirmation(struct inbox *ib, int64_t sub, int64_t theme, int all,
 static int
 is_confirm_request(struct inbox *ib, int64_t edition_id, struct error *err)
 {
-	struct store_edition *e = NULL;
-	int rc;
+	char *template_name = NULL;
+	int rc, notice = 0;
 
 	if (edition_id == 0)
 		return 0;
-	if ((rc = store_edition_get(ib->store, edition_id, &e, err)) != 1)
+	if ((rc = store_edition_template(ib->store, edition_id, &notice,
+	    &template_name, err)) != 1)
 		return rc;
-	rc = e->notice && strcmp(e->template_name, "confirm-unsubscribe") == 0;
-	store_edition_free(e);
+	rc = notice && strcmp(template_name, "confirm-unsubscribe") == 0;
+	free(template_name);
 	return rc;
 }
 
@@ -907,13 +910,17 @@ one_pass(struct inbox *ib, struct tb_imap *im, const struct targets *t,
 		uint32_t batch[FETCH_CHUNK];
 		size_t nb = 0, j;
 
+		/* One transaction per chunk (each message a savepoint in
+		 * it), committed before the chunk's messages are moved. */
+		if (store_begin(ib->store, err) == -1)
+			goto out;
 		for (j = i; j < n && nb < FETCH_CHUNK; j++) {
 			const char *filed;
 
 			if (v[j].size > (uint64_t)cfg->inbox_max_size) {
 				if (inbox_oversize(ib, st.uidvalidity, v[j].uid,
 				    (size_t)v[j].size, &filed, err) == -1)
-					goto out;
+					goto out_tx;
 				pass_add(&p, filed, v[j].uid);
 				continue;
 			}
@@ -921,7 +928,9 @@ one_pass(struct inbox *ib, struct tb_imap *im, const struct targets *t,
 		}
 		if (nb > 0 && tb_imap_fetch(im, batch, nb, fetched, &p,
 		    err) == -1)
-			goto out;
+			goto out_tx;
+		if (store_commit(ib->store, err) == -1)
+			goto out_tx;
 		if (move_chunk(ib, im, &p, t, err) == -1)
 			goto out;
 		if (store_mailbox_set(ib->store, cfg->imap_mailbox,
@@ -937,6 +946,11 @@ one_pass(struct inbox *ib, struct tb_imap *im, const struct targets *t,
 	    0, err) == -1)
 		goto out;
 	rc = 0;
+	goto out;
+out_tx:
+	/* What this chunk recorded goes with it: its messages are still in
+	 * the mailbox and will be handled again. */
+	store_rollback(ib->store);
 out:
 	for (int k = 0; k < 3; k++)
 		free(p.uids[k]);

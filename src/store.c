@@ -296,6 +296,7 @@ enum q {
 	Q_THEME_BY_ID,
 	Q_INBOUND_UPDATE,
 	Q_NOTICES_WAITING,
+	Q_EDITION_TEMPLATE,
 	Q_COUNT
 };
 
@@ -628,6 +629,8 @@ static const char *const sql[Q_COUNT] = {
 	    "SELECT count(*) FROM edition e JOIN delivery d"
 	    " ON d.edition_id = e.id WHERE e.kind = 'notice'"
 	    " AND e.status = 'sending' AND d.status IN ('queued', 'deferred')",
+	[Q_EDITION_TEMPLATE] =
+	    "SELECT kind, template FROM edition WHERE id = ?1",
 	[Q_THEME_BY_ID] =
 	    "SELECT id, slug, name, description, lang, created, from_addr "
 	    "FROM theme WHERE id = ?1",
@@ -3007,4 +3010,26 @@ store_notices_waiting(struct store *st, int64_t *n_r, struct error *err)
 	*n_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW ? 0 : fail(st, err, rc, "count notices");
+}
+
+int
+store_edition_template(struct store *st, int64_t id, int *notice_r,
+    char **template_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_EDITION_TEMPLATE, err);
+	int rc;
+
+	*template_r = NULL;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*notice_r = strcmp(col_text(s, 0), "notice") == 0;
+		*template_r = col_dup(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : fail(st, err, rc, "read edition");
 }

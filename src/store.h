@@ -349,6 +349,10 @@ int	store_edition_new(struct store *, int64_t theme_id, const char *subject,
 int	store_edition_get(struct store *, int64_t id, struct store_edition **,
 	    struct error *);
 void	store_edition_free(struct store_edition *);
+/* 1 with whether an edition is a notice and its template (caller frees),
+ * 0 no such edition; without store_edition_get's counts. */
+int	store_edition_template(struct store *, int64_t id, int *notice_r,
+	    char **template_r, struct error *);
 int	store_edition_foreach(struct store *, int64_t theme_id,
 	    int (*cb)(const struct store_edition *, void *), void *arg,
 	    struct error *);

@@ -250,8 +250,9 @@ def main():
         return
     # Copies with their own Message-IDs: as many distinct messages.
     for n in range(copies):
-        t = re.sub(r"Message-ID: <r[0-9a-f]+@", "Message-ID: <r%06dx%s@" %
-                   (n, os.urandom(4).hex()), text, count=1)
+        t = re.sub(r"Message-ID: <([a-z]+)[0-9a-f]+@",
+                   lambda g: "Message-ID: <%s%06dx%s@" %
+                   (g.group(1), n, os.urandom(4).hex()), text, count=1)
         open("%s.%d" % (out, n), "wb").write(t.encode("utf-8"))
 
 
