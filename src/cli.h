@@ -79,6 +79,7 @@ int	cmd_feed(struct cli *, int, char **);
 int	cmd_item(struct cli *, int, char **);
 int	cmd_edition(struct cli *, int, char **);
 int	cmd_send(struct cli *, int, char **);
+int	cmd_digest(struct cli *, int, char **);
 int	cmd_dkim(struct cli *, int, char **);
 int	cmd_inbox(struct cli *, int, char **);
 int	cmd_bounces(struct cli *, int, char **);

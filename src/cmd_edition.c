@@ -35,11 +35,12 @@
 #define U_RM "temabrev edition rm ID"
 #define U_CANCEL "temabrev edition cancel ID"
 #define U_QSEND "temabrev send [--no-wait]"
+#define U_DIGEST "temabrev digest SLUG [--send] [--no-wait]"
 
 struct ed_opts {
 	const char	*subject, *intro, *template_name, *to, *theme;
 	long long	 max_items;
-	int		 dry_run, no_wait, json, failed;
+	int		 dry_run, no_wait, json, failed, send;
 };
 
 static int
@@ -53,6 +54,7 @@ parse(int argc, char **argv, struct ed_opts *o, const char *usage, int *help)
 		{ "to", required_argument, NULL, 't' },
 		{ "theme", required_argument, NULL, 'e' },
 		{ "dry-run", no_argument, NULL, 'd' },
+		{ "send", no_argument, NULL, 'S' },
 		{ "no-wait", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "failed", no_argument, NULL, 'f' },
@@ -73,6 +75,7 @@ parse(int argc, char **argv, struct ed_opts *o, const char *usage, int *help)
 		case 't': o->to = optarg; break;
 		case 'e': o->theme = optarg; break;
 		case 'd': o->dry_run = 1; break;
+		case 'S': o->send = 1; break;
 		case 'n': o->no_wait = 1; break;
 		case 'j': o->json = 1; break;
 		case 'f': o->failed = 1; break;
@@ -509,24 +512,24 @@ dkim_notice(const struct compose *cm)
 	    tb_dkim_key_domain(k)) ? "" : from);
 }
 
+/*
+ * Checks what sending edition id needs, queues it for every active
+ * subscriber and, with send_now, delivers the queue (edition send, and
+ * digest --send); otherwise the daemon or temabrev send will.
+ */
 static int
-edition_send(struct cli *c, int argc, char **argv)
+queue_edition(struct cli *c, int64_t id, const struct ed_opts *opts,
+    int send_now)
 {
 	struct store_edition *e = NULL;
 	struct store_theme *t = NULL;
 	struct compose *cm = NULL;
 	struct tb_smtp_config sc;
-	struct ed_opts o;
+	struct ed_opts o = *opts;
 	char *password = NULL;
-	int64_t id, n;
-	int i, help, rc, r;
+	int64_t n;
+	int rc, r;
 
-	if ((i = parse(argc, argv, &o, U_SEND, &help)) == -1)
-		return help ? 0 : cli_usage(U_SEND);
-	if (argc - i != 1)
-		return cli_usage(U_SEND);
-	if (parse_id(argv[i], &id) != 0)
-		return EX_USAGE;
 	if ((r = store_edition_get(cli_store(c), id, &e, &c->err)) == -1)
 		return cli_fail(c);
 	if (r == 0)
@@ -560,12 +563,80 @@ edition_send(struct cli *c, int argc, char **argv)
 	}
 	printf("edition %lld: %lld recipient%s queued\n", (long long)id,
 	    (long long)n, n == 1 ? "" : "s");
-	rc = deliver(c, o.no_wait);
+	rc = send_now ? deliver(c, o.no_wait) : 0;
 done:
 	free(password);
 	compose_free(cm);
 	store_theme_free(t);
 	store_edition_free(e);
+	return rc;
+}
+
+static int
+edition_send(struct cli *c, int argc, char **argv)
+{
+	struct ed_opts o;
+	int64_t id;
+	int i, help;
+
+	if ((i = parse(argc, argv, &o, U_SEND, &help)) == -1)
+		return help ? 0 : cli_usage(U_SEND);
+	if (argc - i != 1)
+		return cli_usage(U_SEND);
+	if (parse_id(argv[i], &id) != 0)
+		return EX_USAGE;
+	return queue_edition(c, id, &o, 1);
+}
+
+/*
+ * temabrev digest: what cron (and the daemon's schedule) run: an edition
+ * of the theme's items no edition carried yet, queued; nothing at all
+ * when there are none. Two at once make one edition: an item belongs to
+ * one edition per theme, so the second finds nothing left.
+ */
+int
+cmd_digest(struct cli *c, int argc, char **argv)
+{
+	struct store_theme *t = NULL;
+	struct tb_smtp_config sc;
+	struct ed_opts o;
+	char *subject = NULL, *password = NULL, date[64];
+	int64_t id, nitems;
+	int i, help, r, rc;
+
+	if ((i = parse(argc, argv, &o, U_DIGEST, &help)) == -1)
+		return help ? 0 : cli_usage(U_DIGEST);
+	if (argc - i != 1)
+		return cli_usage(U_DIGEST);
+	if ((r = store_theme_get(cli_store(c), argv[i], &t, &c->err)) == -1)
+		return cli_fail(c);
+	if (r == 0)
+		return cli_error(EX_DATAERR, "no theme %s", argv[i]);
+	/* Nothing is reserved unless it can be sent. */
+	if (compose_check_templates(c->conf, "edition", t->lang,
+	    &c->err) == -1 || smtp_config(c, &sc, &password) == -1) {
+		rc = cli_fail(c);
+		goto done;
+	}
+	compose_local_date(util_now(), t->lang, date, sizeof date);
+	subject = xasprintf("%s – %s", t->name, date);
+	if (store_edition_new(c->store, t->id, subject, NULL, NULL, 0, &id,
+	    &nitems, &c->err) == -1) {
+		rc = cli_fail(c);
+		goto done;
+	}
+	if (nitems == 0) {
+		printf("%s: no new items, no digest\n", t->slug);
+		rc = 0;
+		goto done;
+	}
+	printf("digest of %s: edition %lld, %lld item%s\n", t->slug,
+	    (long long)id, (long long)nitems, nitems == 1 ? "" : "s");
+	rc = queue_edition(c, id, &o, o.send);
+done:
+	free(password);
+	free(subject);
+	store_theme_free(t);
 	return rc;
 }
 

@@ -32,6 +32,8 @@ static const struct cli_cmd nouns[] = {
 	    "compose, preview and send a theme's newsletter editions" },
 	{ "send", cmd_send, "[--no-wait]",
 	    "deliver whatever is queued (as the daemon does)" },
+	{ "digest", cmd_digest, "SLUG [--send] [--no-wait]",
+	    "queue a theme's new items as an edition (for cron)" },
 	{ "inbox", cmd_inbox, "process|log ...",
 	    "read the list's mailbox: unsubscribes, bounces, complaints" },
 	{ "bounces", cmd_bounces, "list|show ...",

@@ -714,4 +714,42 @@ check "temabrev send afterwards sends nothing more" run 0 tbt send
 check "... nothing arrived" test "$(count "$MH")" -eq "$n"
 check "sending a cancelled edition is refused" run 65 tbt edition send 1
 
+# ---------------------------------------------------------------------
+# digest: what cron runs. New items make one edition, queued (--send
+# delivers it); two at once make one; no new items, no mail, exit 0.
+# ---------------------------------------------------------------------
+smtpd_start dg
+MD="$TMP/dg"
+mkconf "$TMP/dg.conf" "$SPORT"
+export TEMABREV_CONFIG="$TMP/dg.conf"
+DB="$TMP/dg.db"
+run 0 tb theme add digest --name "Digital inkludering"
+for n in 1 2 3 4 5; do run 0 tb sub add "d$n@example.org" --theme digest; done
+mkfeed "$TMP/dg.xml" "Digest" 3
+run 0 tb feed add digest "$TMP/dg.xml"
+run 0 tb feed fetch
+check "digest without --send queues" run 0 tbt digest digest
+check "... names the edition and its items" has "edition 1, 3 items" "$TMP/out"
+check "... and mails nobody yet" test "$(count "$MD")" -eq 0
+check "temabrev send then delivers it" run 0 tbt send
+check "... to the five" test "$(count "$MD")" -eq 5
+check "a second digest: no new items, exit 0" run 0 tbt digest digest
+check "... says so" has "no new items, no digest" "$TMP/out"
+check "... and mails nobody" test "$(count "$MD")" -eq 5
+mkfeed "$TMP/dg.xml" "Digest" 5
+run 0 tb feed fetch
+tbt digest digest >"$TMP/dg1.out" 2>&1 &
+P1=$!
+tbt digest digest >"$TMP/dg2.out" 2>&1
+wait $P1
+check "two digests at once make one edition" \
+    test "$(cat "$TMP/dg1.out" "$TMP/dg2.out" | grep -c 'items$')" -eq 1
+check "... the other finds nothing" \
+    grep -q "no new items" "$TMP/dg1.out" "$TMP/dg2.out"
+check "digest --send delivers at once" run 0 tbt digest digest --send
+check "... with no items left: nothing" has "no new items" "$TMP/out"
+check "temabrev send delivers the queued one" run 0 tbt send
+check "... five more arrived" test "$(count "$MD")" -eq 10
+check "digest of no such theme: 65" run 65 tbt digest nope
+
 done_testing
