@@ -10,13 +10,15 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "conf.h"
+#include "schedule.h"
 #include "store.h"
 #include "theme.h"
 
 #define U_ADD "temabrev theme add SLUG --name NAME [--description TEXT] " \
 	"[--lang sv|en]"
 #define U_EDIT "temabrev theme edit SLUG [--name NAME] [--description TEXT] " \
-	"[--lang sv|en] [--from 'NAME <ADDR>']"
+	"[--lang sv|en] [--from 'NAME <ADDR>'] [--schedule SPEC]"
 #define U_LIST "temabrev theme list [--json]"
 #define U_SHOW "temabrev theme show SLUG [--json]"
 #define U_RM "temabrev theme rm SLUG [--force]"
@@ -26,6 +28,7 @@ struct theme_opts {
 	const char	*description;
 	const char	*lang;
 	const char	*from;
+	const char	*schedule;
 	int		 json;
 	int		 force;
 };
@@ -40,6 +43,7 @@ parse(int argc, char **argv, struct theme_opts *o, const char *usage,
 		{ "description", required_argument, NULL, 'D' },
 		{ "lang", required_argument, NULL, 'l' },
 		{ "from", required_argument, NULL, 'F' },
+		{ "schedule", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
@@ -56,6 +60,7 @@ parse(int argc, char **argv, struct theme_opts *o, const char *usage,
 		case 'D': o->description = optarg; break;
 		case 'l': o->lang = optarg; break;
 		case 'F': o->from = optarg; break;
+		case 'S': o->schedule = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'f': o->force = 1; break;
 		case 'h':
@@ -117,20 +122,55 @@ theme_edit(struct cli *c, int argc, char **argv)
 		return help ? 0 : cli_usage(U_EDIT);
 	if (argc - i != 1)
 		return cli_usage(U_EDIT);
-	if (!o.name && !o.description && !o.lang && !o.from)
+	if (!o.name && !o.description && !o.lang && !o.from && !o.schedule)
 		return cli_error(EX_USAGE, "theme edit: nothing to change");
 	if (check(c, &o, 0) == -1)
 		return cli_fail(c);
-	if (store_theme_edit(cli_store(c), argv[i], o.name, o.description,
+	if (o.schedule != NULL) {
+		struct schedule sch;
+		char spec[SCHEDULE_SPEC_MAX];
+
+		/* Stored in canonical form; "none" clears it. */
+		if (schedule_parse(o.schedule, &sch, &c->err) == -1)
+			return cli_fail(c);
+		schedule_format(&sch, spec, sizeof spec);
+		if (store_theme_set_schedule(cli_store(c), argv[i],
+		    sch.kind == SCHEDULE_NONE ? NULL : spec, &c->err) == -1)
+			return cli_fail(c);
+	}
+	if ((o.name || o.description || o.lang || o.from) &&
+	    store_theme_edit(cli_store(c), argv[i], o.name, o.description,
 	    o.lang, o.from, &c->err) == -1)
 		return cli_fail(c);
 	printf("theme %s changed\n", argv[i]);
 	return 0;
 }
 
-static json_t *
-theme_json(const struct store_theme *t)
+/*
+ * When the theme's next digest is due ([general] timezone), or 0 with no
+ * schedule; -1 with err for a bad zone.
+ */
+static int
+next_digest(struct cli *c, const struct store_theme *t, int64_t *next_r)
 {
+	struct schedule sch;
+
+	*next_r = 0;
+	if (t->schedule == NULL)
+		return 0;
+	if (schedule_parse(t->schedule, &sch, &c->err) == -1 ||
+	    schedule_next(&sch, c->conf->timezone, util_now(), next_r,
+	    &c->err) == -1)
+		return -1;
+	if (*next_r == SCHEDULE_NEVER)
+		*next_r = 0;
+	return 0;
+}
+
+static json_t *
+theme_json(struct cli *c, const struct store_theme *t)
+{
+	int64_t next = 0;
 	json_t *counts = json_object(), *o = json_object();
 
 	for (int s = 0; s < STORE_NSTATUS; s++)
@@ -142,17 +182,27 @@ theme_json(const struct store_theme *t)
 	json_object_set_new(o, "lang", cli_json_str(t->lang));
 	json_object_set_new(o, "created", cli_json_time(t->created));
 	json_object_set_new(o, "from", cli_json_str(t->from_addr));
+	json_object_set_new(o, "schedule", cli_json_str(t->schedule));
+	if (next_digest(c, t, &next) == -1)
+		next = 0;	/* a bad zone shows as no time here */
+	json_object_set_new(o, "next_digest", next ? cli_json_time(next) :
+	    json_null());
 	json_object_set_new(o, "counts", counts);
 	return o;
 }
 
+struct list_state {
+	struct cli	*c;
+	int		 json;
+};
+
 static int
 list_cb(const struct store_theme *t, void *arg)
 {
-	int *json = arg;
+	struct list_state *ls = arg;
 
-	if (*json) {
-		cli_json_line(theme_json(t));
+	if (ls->json) {
+		cli_json_line(theme_json(ls->c, t));
 		return 0;
 	}
 	printf("%-28s %-4s %8lld %8lld %8lld %8lld  %s\n", t->slug, t->lang,
@@ -176,7 +226,9 @@ theme_list(struct cli *c, int argc, char **argv)
 	if (!o.json)
 		printf("%-28s %-4s %8s %8s %8s %8s  %s\n", "SLUG", "LANG",
 		    "ACTIVE", "PENDING", "UNSUB", "BOUNCED", "NAME");
-	if (store_theme_foreach(cli_store(c), list_cb, &o.json, &c->err) == -1)
+	struct list_state ls = { c, o.json };
+
+	if (store_theme_foreach(cli_store(c), list_cb, &ls, &c->err) == -1)
 		return cli_fail(c);
 	return 0;
 }
@@ -198,12 +250,22 @@ theme_show(struct cli *c, int argc, char **argv)
 	if (r == 0)
 		return cli_error(EX_DATAERR, "no theme %s", argv[i]);
 	if (o.json)
-		cli_json_line(theme_json(t));
+		cli_json_line(theme_json(c, t));
 	else {
+		int64_t next;
+		char when[UTIL_ISO_LEN];
+
 		printf("slug:         %s\nname:         %s\n"
 		    "description:  %s\nlanguage:     %s\ncreated:      %s\n",
 		    t->slug, t->name, t->description, t->lang,
 		    util_iso_time(t->created, created));
+		if (next_digest(c, t, &next) == -1) {
+			store_theme_free(t);
+			return cli_fail(c);
+		}
+		printf("schedule:     %s\n", t->schedule ? t->schedule : "none");
+		if (next)
+			printf("next digest:  %s\n", util_iso_time(next, when));
 		for (int s = 0; s < STORE_NSTATUS; s++)
 			printf("%-13s %lld\n", store_status_name(s),
 			    (long long)t->counts[s]);

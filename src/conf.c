@@ -63,6 +63,7 @@ static const struct key keys[] = {
 	KEY("general", "list_domain", KEY_STRING, list_domain),
 	KEY("general", "base_url", KEY_STRING, base_url),
 	STR("general", "templates", KEY_PATH, templates, TB_TEMPLATES_DIR),
+	KEY("general", "timezone", KEY_STRING, timezone),
 	STR("smtp", "host", KEY_STRING, smtp_host, "localhost"),
 	NUM("smtp", "port", KEY_INT, smtp_port, "587", 1, 65535),
 	WORD("smtp", "tls", smtp_tls, "starttls", "starttls none"),

@@ -29,6 +29,7 @@ struct config {
 	char	*list_domain;	/* temabrev's own addresses live here */
 	char	*base_url;	/* web side (unsubscribe links), or NULL */
 	char	*templates;	/* template directory */
+	char	*timezone;	/* IANA zone of schedules; NULL: system's */
 	/* [feeds] */
 	long long feeds_max_size;	/* bytes of one fetched feed */
 	long long feeds_timeout;	/* seconds for a whole fetch */

@@ -217,6 +217,10 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"  report TEXT);"
 	"CREATE INDEX bounce_by_subscriber ON bounce(subscriber_id, verdict, at);"
 	"PRAGMA user_version = 4;",
+	/* 4 -> 5: each theme's digest schedule (schedule.h's canonical
+	 * text; NULL: none). */
+	"ALTER TABLE theme ADD COLUMN schedule TEXT;"
+	"PRAGMA user_version = 5;",
 };
 
 enum q {
@@ -297,6 +301,7 @@ enum q {
 	Q_INBOUND_UPDATE,
 	Q_NOTICES_WAITING,
 	Q_EDITION_TEMPLATE,
+	Q_THEME_SCHEDULE,
 	Q_COUNT
 };
 
@@ -311,10 +316,12 @@ static const char *const sql[Q_COUNT] = {
 	    " from_addr = CASE WHEN ?5 IS NULL THEN from_addr"
 	    "  ELSE nullif(?5, '') END WHERE slug = ?1",
 	[Q_THEME_GET] =
-	    "SELECT id, slug, name, description, lang, created, from_addr "
+	    "SELECT id, slug, name, description, lang, created, from_addr,"
+	    " schedule "
 	    "FROM theme WHERE slug = ?1",
 	[Q_THEME_ALL] =
-	    "SELECT id, slug, name, description, lang, created, from_addr "
+	    "SELECT id, slug, name, description, lang, created, from_addr,"
+	    " schedule "
 	    "FROM theme ORDER BY slug",
 	[Q_THEME_COUNTS] =
 	    "SELECT status, count(*) FROM subscription WHERE theme_id = ?1 "
@@ -629,10 +636,13 @@ static const char *const sql[Q_COUNT] = {
 	    "SELECT count(*) FROM edition e JOIN delivery d"
 	    " ON d.edition_id = e.id WHERE e.kind = 'notice'"
 	    " AND e.status = 'sending' AND d.status IN ('queued', 'deferred')",
+	[Q_THEME_SCHEDULE] =
+	    "UPDATE theme SET schedule = ?2 WHERE slug = ?1",
 	[Q_EDITION_TEMPLATE] =
 	    "SELECT kind, template FROM edition WHERE id = ?1",
 	[Q_THEME_BY_ID] =
-	    "SELECT id, slug, name, description, lang, created, from_addr "
+	    "SELECT id, slug, name, description, lang, created, from_addr,"
+	    " schedule "
 	    "FROM theme WHERE id = ?1",
 	[Q_SUBSCRIBER_GET] =
 	    "SELECT email, name FROM subscriber WHERE id = ?1",
@@ -1133,6 +1143,8 @@ theme_from_row(sqlite3_stmt *s, struct store_theme *t)
 	t->created = sqlite3_column_int64(s, 5);
 	t->from_addr = sqlite3_column_type(s, 6) == SQLITE_NULL ? NULL :
 	    col_dup(s, 6);
+	t->schedule = sqlite3_column_type(s, 7) == SQLITE_NULL ? NULL :
+	    col_dup(s, 7);
 }
 
 static void
@@ -1143,6 +1155,7 @@ theme_clear(struct store_theme *t)
 	free(t->description);
 	free(t->lang);
 	free(t->from_addr);
+	free(t->schedule);
 	memset(t, 0, sizeof *t);
 }
 
@@ -3032,4 +3045,23 @@ store_edition_template(struct store *st, int64_t id, int *notice_r,
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : fail(st, err, rc, "read edition");
+}
+
+int
+store_theme_set_schedule(struct store *st, const char *slug,
+    const char *schedule, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_THEME_SCHEDULE, err);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, slug);
+	bind_text(s, 2, schedule);
+	if (run(st, s, err, "set schedule") == -1)
+		return -1;
+	if (sqlite3_changes(st->db) == 0) {
+		error_set(err, EX_DATAERR, "no theme %s", slug);
+		return -1;
+	}
+	return 0;
 }

@@ -44,7 +44,7 @@ enum store_event {
 	STORE_EV_UNSUPPRESS
 };
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /*
  * Configures sqlite for the process; call once at start-up, before any
@@ -94,6 +94,7 @@ struct store_theme {
 	char	*lang;
 	int64_t	 created;
 	char	*from_addr;		/* its own From, or NULL */
+	char	*schedule;		/* digest schedule spec, or NULL */
 	int64_t	 counts[STORE_NSTATUS];	/* subscriptions per status */
 };
 
@@ -114,6 +115,9 @@ int	store_theme_edit(struct store *, const char *slug, const char *name,
 int	store_theme_get(struct store *, const char *slug,
 	    struct store_theme **theme_r, struct error *);
 void	store_theme_free(struct store_theme *);
+/* Sets (NULL: clears) a theme's digest schedule; EX_DATAERR: no theme. */
+int	store_theme_set_schedule(struct store *, const char *slug,
+	    const char *schedule, struct error *);
 /* Like store_theme_get by id, without the counts (which cost a scan). */
 int	store_theme_by_id(struct store *, int64_t id, struct store_theme **,
 	    struct error *);

@@ -217,4 +217,26 @@ fi
 echo "this is not a database at all, just some text that fills a page......." > "$TMP/text.db"
 check "a text file is not a database" run 65 "$TEMABREV" --db "$TMP/text.db" theme list
 
+# Digest schedules (issue 6): stored in canonical form, shown with the next
+# run in [general] timezone; the clock is TEMABREV_NOW.
+DB="$TMP/sched.db"
+printf '[general]\ntimezone = Europe/Stockholm\n' > "$TMP/sched.conf"
+export TEMABREV_CONFIG="$TMP/sched.conf"
+run 0 tb theme add barn --name "Barnets rätt"
+check "theme edit --schedule" run 0 tb theme edit barn --schedule "Weekly Måndag 07:00"
+check "... stored canonically" sh -c "'$TEMABREV' --db '$DB' theme show barn | grep -q 'schedule:     weekly monday 07:00'"
+# 2026-03-28T23:20Z; daily 02:30 falls in the spring-forward gap: 03:00 CEST.
+check "daily in the DST gap runs at the end of the gap" sh -c "'$TEMABREV' --db '$DB' theme edit barn --schedule 'daily 02:30' >/dev/null &&
+    TEMABREV_NOW=1774740000 '$TEMABREV' --db '$DB' theme show barn --json | grep -q '\"next_digest\":\"2026-03-29T01:00:00Z\"'"
+check "a bad schedule: 65 naming it" run 65 tb theme edit barn --schedule "daily 25:00"
+check "... quoted" has "25:00" "$TMP/err"
+check "... and the old one kept" sh -c "'$TEMABREV' --db '$DB' theme show barn | grep -q 'daily 02:30'"
+check "schedule none clears it" run 0 tb theme edit barn --schedule none
+check "... shown as none, no next digest" sh -c "'$TEMABREV' --db '$DB' theme show barn --json | grep -q '\"schedule\":null,\"next_digest\":null'"
+printf '[general]\ntimezone = Mars/Olympus\n' > "$TMP/sched.conf"
+run 0 tb theme edit barn --schedule "monthly last 08:00"
+check "an unknown time zone: 78 naming it" run 78 tb theme show barn
+check "... named" has "Mars/Olympus" "$TMP/err"
+export TEMABREV_CONFIG=/dev/null
+
 done_testing
