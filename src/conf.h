@@ -30,11 +30,13 @@ struct config {
 	char	*base_url;	/* web side (unsubscribe links), or NULL */
 	char	*templates;	/* template directory */
 	char	*timezone;	/* IANA zone of schedules; NULL: system's */
+	char	*pidfile;	/* temabrevd's, or NULL: none */
 	/* [feeds] */
 	long long feeds_max_size;	/* bytes of one fetched feed */
 	long long feeds_timeout;	/* seconds for a whole fetch */
 	long long feeds_connect_timeout; /* seconds to connect */
 	char	*feeds_ca_file;		/* NULL: the system store */
+	long long feeds_poll_interval;	/* temabrevd: seconds between polls */
 	/* [smtp] */
 	char	*smtp_host;
 	long long smtp_port;

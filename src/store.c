@@ -221,6 +221,19 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	 * text; NULL: none). */
 	"ALTER TABLE theme ADD COLUMN schedule TEXT;"
 	"PRAGMA user_version = 5;",
+	/* 5 -> 6: the daemon. The last schedule instant each theme's digest
+	 * was made for (so a restart neither repeats nor loses one), the time
+	 * a draft is to be sent at, and each background job's last run. */
+	"ALTER TABLE theme ADD COLUMN last_digest INTEGER;"
+	"ALTER TABLE edition ADD COLUMN send_at INTEGER;"
+	"CREATE INDEX edition_due ON edition(send_at) WHERE send_at IS NOT NULL;"
+	"CREATE TABLE job ("
+	"  name TEXT PRIMARY KEY,"
+	"  last_start INTEGER,"
+	"  last_end INTEGER,"
+	"  last_error TEXT,"
+	"  next_run INTEGER);"
+	"PRAGMA user_version = 6;",
 };
 
 enum q {
@@ -302,6 +315,12 @@ enum q {
 	Q_NOTICES_WAITING,
 	Q_EDITION_TEMPLATE,
 	Q_THEME_SCHEDULE,
+	Q_THEME_DIGESTED,
+	Q_EDITION_SEND_AT,
+	Q_EDITIONS_DUE,
+	Q_JOB_START,
+	Q_JOB_END,
+	Q_JOB_ALL,
 	Q_COUNT
 };
 
@@ -317,11 +336,11 @@ static const char *const sql[Q_COUNT] = {
 	    "  ELSE nullif(?5, '') END WHERE slug = ?1",
 	[Q_THEME_GET] =
 	    "SELECT id, slug, name, description, lang, created, from_addr,"
-	    " schedule "
+	    " schedule, last_digest "
 	    "FROM theme WHERE slug = ?1",
 	[Q_THEME_ALL] =
 	    "SELECT id, slug, name, description, lang, created, from_addr,"
-	    " schedule "
+	    " schedule, last_digest "
 	    "FROM theme ORDER BY slug",
 	[Q_THEME_COUNTS] =
 	    "SELECT status, count(*) FROM subscription WHERE theme_id = ?1 "
@@ -456,13 +475,13 @@ static const char *const sql[Q_COUNT] = {
 	    "SELECT d.id, d.theme_id, t.slug, t.name, t.lang, d.subject,"
 	    " d.intro, d.template, d.status, d.created, d.queued, d.finished,"
 	    " (SELECT count(*) FROM edition_item e WHERE e.edition_id = d.id),"
-	    " d.kind FROM edition d JOIN theme t ON t.id = d.theme_id"
+	    " d.kind, d.send_at FROM edition d JOIN theme t ON t.id = d.theme_id"
 	    " WHERE d.id = ?1",
 	[Q_EDITION_ALL] =
 	    "SELECT d.id, d.theme_id, t.slug, t.name, t.lang, d.subject,"
 	    " d.intro, d.template, d.status, d.created, d.queued, d.finished,"
 	    " (SELECT count(*) FROM edition_item e WHERE e.edition_id = d.id),"
-	    " d.kind FROM edition d JOIN theme t ON t.id = d.theme_id "
+	    " d.kind, d.send_at FROM edition d JOIN theme t ON t.id = d.theme_id "
 	    "WHERE (?1 = 0 OR d.theme_id = ?1) AND d.kind = 'newsletter' "
 	    "ORDER BY d.id",
 	[Q_EDITION_COUNTS] =
@@ -638,11 +657,30 @@ static const char *const sql[Q_COUNT] = {
 	    " AND e.status = 'sending' AND d.status IN ('queued', 'deferred')",
 	[Q_THEME_SCHEDULE] =
 	    "UPDATE theme SET schedule = ?2 WHERE slug = ?1",
+	[Q_THEME_DIGESTED] =
+	    "UPDATE theme SET last_digest = ?2 WHERE id = ?1",
+	/* Only a draft can be scheduled; NULL unschedules it. */
+	[Q_EDITION_SEND_AT] =
+	    "UPDATE edition SET send_at = ?2 WHERE id = ?1 AND status = 'draft'",
+	[Q_EDITIONS_DUE] =
+	    "SELECT id FROM edition WHERE send_at IS NOT NULL AND send_at <= ?1"
+	    " AND status = 'draft' ORDER BY send_at, id",
+	[Q_JOB_START] =
+	    "INSERT INTO job (name, last_start) VALUES (?1, ?2) "
+	    "ON CONFLICT (name) DO UPDATE SET last_start = ?2",
+	[Q_JOB_END] =
+	    "INSERT INTO job (name, last_end, last_error, next_run)"
+	    " VALUES (?1, ?2, ?3, nullif(?4, 0)) "
+	    "ON CONFLICT (name) DO UPDATE SET last_end = ?2, last_error = ?3,"
+	    " next_run = nullif(?4, 0)",
+	[Q_JOB_ALL] =
+	    "SELECT name, last_start, last_end, last_error, next_run FROM job"
+	    " ORDER BY name",
 	[Q_EDITION_TEMPLATE] =
 	    "SELECT kind, template FROM edition WHERE id = ?1",
 	[Q_THEME_BY_ID] =
 	    "SELECT id, slug, name, description, lang, created, from_addr,"
-	    " schedule "
+	    " schedule, last_digest "
 	    "FROM theme WHERE id = ?1",
 	[Q_SUBSCRIBER_GET] =
 	    "SELECT email, name FROM subscriber WHERE id = ?1",
@@ -1145,6 +1183,7 @@ theme_from_row(sqlite3_stmt *s, struct store_theme *t)
 	    col_dup(s, 6);
 	t->schedule = sqlite3_column_type(s, 7) == SQLITE_NULL ? NULL :
 	    col_dup(s, 7);
+	t->last_digest = sqlite3_column_int64(s, 8);
 }
 
 static void
@@ -1934,6 +1973,7 @@ edition_from_row(sqlite3_stmt *s, struct store_edition *e)
 	e->finished = sqlite3_column_int64(s, 11);
 	e->nitems = sqlite3_column_int64(s, 12);
 	e->notice = strcmp(col_text(s, 13), "notice") == 0;
+	e->send_at = sqlite3_column_int64(s, 14);
 }
 
 static void
@@ -3064,4 +3104,114 @@ store_theme_set_schedule(struct store *st, const char *slug,
 		return -1;
 	}
 	return 0;
+}
+
+int
+store_theme_digested(struct store *st, int64_t theme_id, int64_t slot,
+    struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_THEME_DIGESTED, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, theme_id);
+	sqlite3_bind_int64(s, 2, slot);
+	return run(st, s, err, "record digest");
+}
+
+int
+store_edition_send_at(struct store *st, int64_t id, int64_t at,
+    struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_EDITION_SEND_AT, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	if (at == 0)
+		sqlite3_bind_null(s, 2);
+	else
+		sqlite3_bind_int64(s, 2, at);
+	if (run(st, s, err, "schedule edition") == -1)
+		return -1;
+	if (sqlite3_changes(st->db) == 0) {
+		error_set(err, EX_DATAERR, "edition %lld is not a draft",
+		    (long long)id);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_editions_due(struct store *st, int64_t now, int64_t *ids, int max,
+    int *n_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_EDITIONS_DUE, err);
+	int rc, n = 0;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (n < max && rc != SQLITE_DONE)
+		return fail(st, err, rc, "list due editions");
+	*n_r = n;
+	return 0;
+}
+
+int
+store_job_start(struct store *st, const char *name, int64_t now,
+    struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_JOB_START, err);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, name);
+	sqlite3_bind_int64(s, 2, now);
+	return run(st, s, err, "record job start");
+}
+
+int
+store_job_end(struct store *st, const char *name, int64_t now,
+    const char *error, int64_t next_run, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_JOB_END, err);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, name);
+	sqlite3_bind_int64(s, 2, now);
+	bind_text(s, 3, error);
+	sqlite3_bind_int64(s, 4, next_run);
+	return run(st, s, err, "record job end");
+}
+
+int
+store_job_foreach(struct store *st, int (*cb)(const struct store_job *,
+    void *), void *arg, struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_job j;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(st->db, sql[Q_JOB_ALL], -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, err, rc, "list jobs");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		j.name = col_text(s, 0);
+		j.last_start = sqlite3_column_int64(s, 1);
+		j.last_end = sqlite3_column_int64(s, 2);
+		j.last_error = sqlite3_column_type(s, 3) == SQLITE_NULL ?
+		    NULL : col_text(s, 3);
+		j.next_run = sqlite3_column_int64(s, 4);
+		if ((ret = cb(&j, arg)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = fail(st, err, rc, "list jobs");
+	sqlite3_finalize(s);
+	return ret;
 }

@@ -44,7 +44,7 @@ enum store_event {
 	STORE_EV_UNSUPPRESS
 };
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /*
  * Configures sqlite for the process; call once at start-up, before any
@@ -95,6 +95,8 @@ struct store_theme {
 	int64_t	 created;
 	char	*from_addr;		/* its own From, or NULL */
 	char	*schedule;		/* digest schedule spec, or NULL */
+	int64_t	 last_digest;		/* schedule instant of the last
+					   digest made, 0: none */
 	int64_t	 counts[STORE_NSTATUS];	/* subscriptions per status */
 };
 
@@ -118,6 +120,9 @@ void	store_theme_free(struct store_theme *);
 /* Sets (NULL: clears) a theme's digest schedule; EX_DATAERR: no theme. */
 int	store_theme_set_schedule(struct store *, const char *slug,
 	    const char *schedule, struct error *);
+/* Records that the digest scheduled for instant slot was made. */
+int	store_theme_digested(struct store *, int64_t theme_id, int64_t slot,
+	    struct error *);
 /* Like store_theme_get by id, without the counts (which cost a scan). */
 int	store_theme_by_id(struct store *, int64_t id, struct store_theme **,
 	    struct error *);
@@ -339,6 +344,7 @@ struct store_edition {
 	int64_t	 counts[STORE_ND];	/* deliveries per status */
 	int	 notice;		/* a one-recipient notice, not a
 					   newsletter (not listed) */
+	int64_t	 send_at;		/* a draft's scheduled send, 0: none */
 };
 
 /*
@@ -584,5 +590,35 @@ int	store_notices_waiting(struct store *, int64_t *n_r, struct error *);
 int	store_notice_queue(struct store *, int64_t theme_id,
 	    int64_t subscriber_id, const char *template_name,
 	    const char *subject, int64_t *edition_id_r, struct error *);
+
+/* ---- the daemon's bookkeeping ---- */
+
+/*
+ * Schedules a draft to be sent at the instant at (0: unschedules it);
+ * EX_DATAERR when the edition is not a draft.
+ */
+int	store_edition_send_at(struct store *, int64_t id, int64_t at,
+	    struct error *);
+/* Up to max drafts whose send time has come, oldest first, in ids. */
+int	store_editions_due(struct store *, int64_t now, int64_t *ids, int max,
+	    int *n_r, struct error *);
+
+/*
+ * A background job's last run ("feeds", "inbox", "send", ...), written by
+ * whoever ran it (the daemon or the CLI) and read by `temabrev status`.
+ */
+struct store_job {
+	const char	*name;
+	int64_t		 last_start, last_end;	/* 0: never */
+	const char	*last_error;		/* NULL: the last run was good */
+	int64_t		 next_run;		/* 0: unknown */
+};
+int	store_job_start(struct store *, const char *name, int64_t now,
+	    struct error *);
+/* error NULL: a good run; next_run 0: unknown. */
+int	store_job_end(struct store *, const char *name, int64_t now,
+	    const char *error, int64_t next_run, struct error *);
+int	store_job_foreach(struct store *, int (*cb)(const struct store_job *,
+	    void *), void *arg, struct error *);
 
 #endif
