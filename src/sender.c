@@ -510,24 +510,32 @@ worker_deinit(struct worker *w)
 	store_close(w->store);
 }
 
+int
+sender_smtp_config(const struct config *cfg, struct tb_smtp_config *sc,
+    char **password_r, struct error *err)
+{
+	if (sender_password(cfg, password_r, err) == -1)
+		return -1;
+	memset(sc, 0, sizeof *sc);
+	sc->host = cfg->smtp_host;
+	sc->port = (int)cfg->smtp_port;
+	sc->tls = strcmp(cfg->smtp_tls, "none") == 0 ? TB_SMTP_NONE :
+	    TB_SMTP_STARTTLS;
+	sc->ca_file = cfg->smtp_ca_file;
+	sc->user = cfg->smtp_user;
+	sc->password = *password_r;
+	sc->timeout_ms = (int)cfg->smtp_timeout * 1000;
+	return tb_smtp_check_config(sc, err);
+}
+
 static int
 run_init(struct run *r, const struct config *cfg, struct error *err)
 {
 	char host[64] = "localhost";
 
-	if (sender_password(cfg, &r->password, err) == -1)
+	if (sender_smtp_config(cfg, &r->smtp, &r->password, err) == -1)
 		return -1;
-	r->smtp.host = cfg->smtp_host;
-	r->smtp.port = (int)cfg->smtp_port;
-	r->smtp.tls = strcmp(cfg->smtp_tls, "none") == 0 ? TB_SMTP_NONE :
-	    TB_SMTP_STARTTLS;
-	r->smtp.ca_file = cfg->smtp_ca_file;
-	r->smtp.user = cfg->smtp_user;
-	r->smtp.password = r->password;
-	r->smtp.timeout_ms = (int)cfg->smtp_timeout * 1000;
 	r->smtp.before_message = pace;
-	if (tb_smtp_check_config(&r->smtp, err) == -1)
-		return -1;
 	gethostname(host, sizeof host - 1);
 	host[strcspn(host, ":")] = '\0';
 	snprintf(r->owner, sizeof r->owner, "%s:%ld:%lx", host,

@@ -49,6 +49,14 @@ int	sender_run(const struct config *, const char *db_path,
 	    const struct secret *, const struct sender_opts *,
 	    struct sender_progress *p, struct error *);
 
+struct tb_smtp_config;
+/*
+ * The [smtp] settings as tb_smtp takes them, checked (AUTH without TLS,
+ * port 465, a missing password file): what every send checks before it
+ * queues anything. *password_r (caller frees) backs sc->password.
+ */
+int	sender_smtp_config(const struct config *, struct tb_smtp_config *sc,
+	    char **password_r, struct error *);
 /* The [smtp] password from password_file (caller frees), or NULL. */
 int	sender_password(const struct config *, char **password_r,
 	    struct error *);

@@ -70,7 +70,10 @@ char	*buf_steal(struct buf *);
 #define UTIL_ISO_LEN 21
 char	*util_iso_time(int64_t t, char *out);
 
-/* The current time in seconds; TEMABREV_NOW (seconds) overrides it for tests. */
+/*
+ * The current time in seconds. For tests, TEMABREV_NOW=T stops the clock
+ * at T and TEMABREV_NOW=@T starts it at T and lets it run.
+ */
 int64_t	 util_now(void);
 
 /* Creates dir and its parents with mode (like mkdir -p). 0 ok, -1 errno set. */
