@@ -318,6 +318,7 @@ enum q {
 	Q_THEME_DIGESTED,
 	Q_EDITION_SEND_AT,
 	Q_EDITIONS_DUE,
+	Q_EDITION_NEXT_SEND,
 	Q_JOB_START,
 	Q_JOB_END,
 	Q_JOB_ALL,
@@ -665,6 +666,9 @@ static const char *const sql[Q_COUNT] = {
 	[Q_EDITIONS_DUE] =
 	    "SELECT id FROM edition WHERE send_at IS NOT NULL AND send_at <= ?1"
 	    " AND status = 'draft' ORDER BY send_at, id",
+	[Q_EDITION_NEXT_SEND] =
+	    "SELECT min(send_at) FROM edition WHERE send_at IS NOT NULL"
+	    " AND status = 'draft'",
 	[Q_JOB_START] =
 	    "INSERT INTO job (name, last_start) VALUES (?1, ?2) "
 	    "ON CONFLICT (name) DO UPDATE SET last_start = ?2",
@@ -3159,6 +3163,21 @@ store_editions_due(struct store *st, int64_t now, int64_t *ids, int max,
 		return fail(st, err, rc, "list due editions");
 	*n_r = n;
 	return 0;
+}
+
+int
+store_next_send_at(struct store *st, int64_t *t_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_EDITION_NEXT_SEND, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	*t_r = 0;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*t_r = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : fail(st, err, rc, "read scheduled sends");
 }
 
 int

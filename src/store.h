@@ -599,6 +599,8 @@ int	store_notice_queue(struct store *, int64_t theme_id,
  */
 int	store_edition_send_at(struct store *, int64_t id, int64_t at,
 	    struct error *);
+/* The earliest scheduled send of a draft (0: none). */
+int	store_next_send_at(struct store *, int64_t *t_r, struct error *);
 /* Up to max drafts whose send time has come, oldest first, in ids. */
 int	store_editions_due(struct store *, int64_t now, int64_t *ids, int max,
 	    int *n_r, struct error *);

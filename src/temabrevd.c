@@ -583,7 +583,7 @@ schedule_run(struct job *j, const struct config *cfg, int64_t *next_r)
 	struct sched_scan s = { NULL, 0, 0 };
 	struct schedule_zone *z = NULL;
 	struct error err = { 0 };
-	int64_t now = util_now(), next = now + SCHEDULE_CHECK;
+	int64_t now = util_now(), next = now + SCHEDULE_CHECK, at;
 	int failed = 0;
 
 	job_started(j);
@@ -597,6 +597,11 @@ schedule_run(struct job *j, const struct config *cfg, int64_t *next_r)
 		next = min_next(next, theme_tick(j, cfg, z, &s.t[i], now,
 		    &failed));
 	due_sends(j, cfg, now, &failed);
+	if (store_next_send_at(j->st, &at, &err) == -1) {
+		log_warnx("scheduled sends: %s", err.msg);
+		failed++;
+	} else if (at > now)
+		next = min_next(next, at);
 done:
 	for (size_t i = 0; i < s.n; i++) {
 		free(s.t[i].slug);

@@ -10,7 +10,8 @@ Paths: /feed.xml (ETag and Last-Modified, 304 on a match), /moved (301),
 (2 MB), /error (500), /to-file (302 to a file: URL), /latin1 (charset in
 Content-Type only), /malformed (a bare &), /bomb (entity expansion),
 /flaky (200 once, then 500), /changing (the item's text changes on every
-request, its guid does not).
+request, its guid does not), /live (FEEDFILE as it is now, re-read on each
+request, with an ETag of its content: for a feed that gains items).
 """
 import gzip
 import os
@@ -71,6 +72,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(304, b'', headers=[('ETag', ETAG)])
             return self.send(200, FEED, headers=[
                 ('ETag', ETAG), ('Last-Modified', LASTMOD)])
+        if p == '/live':
+            body = open(FEEDFILE, 'rb').read()
+            etag = '"live-%08x"' % (hash(body) & 0xffffffff)
+            if self.headers.get('If-None-Match') == etag:
+                return self.send(304, b'', headers=[('ETag', etag)])
+            return self.send(200, body, headers=[('ETag', etag)])
         if p == '/moved':
             return self.redirect(301, '/feed.xml')
         if p == '/moved308':
