@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "compose.h"
 #include "conf.h"
+#include "edition.h"
 #include "dkim.h"
 #include "sender.h"
 #include "smtp.h"
@@ -293,20 +294,7 @@ edition_preview(struct cli *c, int argc, char **argv)
 static int
 smtp_config(struct cli *c, struct tb_smtp_config *sc, char **password)
 {
-	const struct config *cfg = c->conf;
-
-	if (sender_password(cfg, password, &c->err) == -1)
-		return -1;
-	memset(sc, 0, sizeof *sc);
-	sc->host = cfg->smtp_host;
-	sc->port = (int)cfg->smtp_port;
-	sc->tls = strcmp(cfg->smtp_tls, "none") == 0 ? TB_SMTP_NONE :
-	    TB_SMTP_STARTTLS;
-	sc->ca_file = cfg->smtp_ca_file;
-	sc->user = cfg->smtp_user;
-	sc->password = *password;
-	sc->timeout_ms = (int)cfg->smtp_timeout * 1000;
-	return tb_smtp_check_config(sc, &c->err);
+	return sender_smtp_config(c->conf, sc, password, &c->err);
 }
 
 static int
@@ -598,9 +586,7 @@ int
 cmd_digest(struct cli *c, int argc, char **argv)
 {
 	struct store_theme *t = NULL;
-	struct tb_smtp_config sc;
 	struct ed_opts o;
-	char *subject = NULL, *password = NULL, date[64];
 	int64_t id, nitems;
 	int i, help, r, rc;
 
@@ -613,15 +599,8 @@ cmd_digest(struct cli *c, int argc, char **argv)
 	if (r == 0)
 		return cli_error(EX_DATAERR, "no theme %s", argv[i]);
 	/* Nothing is reserved unless it can be sent. */
-	if (compose_check_templates(c->conf, "edition", t->lang,
-	    &c->err) == -1 || smtp_config(c, &sc, &password) == -1) {
-		rc = cli_fail(c);
-		goto done;
-	}
-	compose_local_date(util_now(), t->lang, date, sizeof date);
-	subject = xasprintf("%s – %s", t->name, date);
-	if (store_edition_new(c->store, t->id, subject, NULL, NULL, 0, &id,
-	    &nitems, &c->err) == -1) {
+	if (edition_digest(c->conf, c->store, t, util_now(), &id, &nitems,
+	    &c->err) == -1) {
 		rc = cli_fail(c);
 		goto done;
 	}
@@ -634,8 +613,6 @@ cmd_digest(struct cli *c, int argc, char **argv)
 	    (long long)id, (long long)nitems, nitems == 1 ? "" : "s");
 	rc = queue_edition(c, id, &o, o.send);
 done:
-	free(password);
-	free(subject);
 	store_theme_free(t);
 	return rc;
 }
