@@ -65,7 +65,7 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             counts[self.path] = counts.get(self.path, 0) + 1
             n = counts[self.path]
-        p = self.path
+        p = self.path.split('?')[0]
         if p == '/feed.xml':
             if self.headers.get('If-None-Match') == ETAG or \
                     self.headers.get('If-Modified-Since') == LASTMOD:
