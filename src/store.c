@@ -325,6 +325,14 @@ enum q {
 	Q_COUNT
 };
 
+/* An item's columns, in the order item_row() reads them. */
+#define ITEM_COLUMNS \
+	"i.id, i.feed_id, i.identity, i.guid, i.title, i.link, i.author," \
+	" i.published, i.updated, i.categories, i.summary_html," \
+	" i.content_html, i.text, i.enclosure_url, i.enclosure_type," \
+	" i.enclosure_length, i.first_seen"
+#define ITEM_NCOLUMNS 17
+
 static const char *const sql[Q_COUNT] = {
 	[Q_THEME_ADD] =
 	    "INSERT INTO theme (slug, name, description, lang, created) "
@@ -447,10 +455,7 @@ static const char *const sql[Q_COUNT] = {
 	    " OR enclosure_url IS NOT ?13 OR enclosure_type IS NOT ?14"
 	    " OR enclosure_length IS NOT ?15)",
 	[Q_ITEM_ALL] =
-	    "SELECT i.id, i.feed_id, i.identity, i.guid, i.title, i.link,"
-	    " i.author, i.published, i.updated, i.categories, i.summary_html,"
-	    " i.content_html, i.text, i.enclosure_url, i.enclosure_type,"
-	    " i.enclosure_length, i.first_seen,"
+	    "SELECT " ITEM_COLUMNS ","
 	    " EXISTS (SELECT 1 FROM edition_item e JOIN edition d"
 	    "  ON d.id = e.edition_id WHERE e.theme_id = f.theme_id"
 	    "  AND e.item_id = i.id AND d.status <> 'draft'),"
@@ -489,10 +494,7 @@ static const char *const sql[Q_COUNT] = {
 	    "SELECT status, count(*) FROM delivery INDEXED BY delivery_work"
 	    " WHERE edition_id = ?1 GROUP BY status",
 	[Q_EDITION_ITEMS] =
-	    "SELECT i.id, i.feed_id, i.identity, i.guid, i.title, i.link,"
-	    " i.author, i.published, i.updated, i.categories, i.summary_html,"
-	    " i.content_html, i.text, i.enclosure_url, i.enclosure_type,"
-	    " i.enclosure_length, i.first_seen "
+	    "SELECT " ITEM_COLUMNS " "
 	    "FROM edition_item e JOIN item i ON i.id = e.item_id "
 	    "WHERE e.edition_id = ?1 ORDER BY e.position",
 	[Q_EDITION_RM] =
@@ -1849,6 +1851,30 @@ store_item_upsert(struct store *st, const struct store_item *it,
 	return 0;
 }
 
+/* Reads the ITEM_COLUMNS of the current row; the strings are the row's. */
+static void
+item_row(sqlite3_stmt *s, struct store_item *it)
+{
+	memset(it, 0, sizeof *it);
+	it->id = sqlite3_column_int64(s, 0);
+	it->feed_id = sqlite3_column_int64(s, 1);
+	it->identity = col_text(s, 2);
+	it->guid = col_null(s, 3);
+	it->title = col_text(s, 4);
+	it->link = col_null(s, 5);
+	it->author = col_null(s, 6);
+	it->published = sqlite3_column_int64(s, 7);
+	it->updated = sqlite3_column_int64(s, 8);
+	it->categories = col_null(s, 9);
+	it->summary_html = col_null(s, 10);
+	it->content_html = col_null(s, 11);
+	it->text = col_null(s, 12);
+	it->enclosure_url = col_null(s, 13);
+	it->enclosure_type = col_null(s, 14);
+	it->enclosure_length = sqlite3_column_int64(s, 15);
+	it->first_seen = sqlite3_column_int64(s, 16);
+}
+
 int
 store_item_foreach(struct store *st, int64_t theme_id, int unsent_only,
     int (*cb)(const struct store_item *, const struct store_feed *, void *),
@@ -1864,30 +1890,13 @@ store_item_foreach(struct store *st, int64_t theme_id, int unsent_only,
 		return fail(st, err, rc, "list items");
 	sqlite3_bind_int64(s, 1, theme_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		memset(&it, 0, sizeof it);
 		memset(&f, 0, sizeof f);
-		it.id = sqlite3_column_int64(s, 0);
-		it.feed_id = sqlite3_column_int64(s, 1);
-		it.identity = col_text(s, 2);
-		it.guid = col_null(s, 3);
-		it.title = col_text(s, 4);
-		it.link = col_null(s, 5);
-		it.author = col_null(s, 6);
-		it.published = sqlite3_column_int64(s, 7);
-		it.updated = sqlite3_column_int64(s, 8);
-		it.categories = col_null(s, 9);
-		it.summary_html = col_null(s, 10);
-		it.content_html = col_null(s, 11);
-		it.text = col_null(s, 12);
-		it.enclosure_url = col_null(s, 13);
-		it.enclosure_type = col_null(s, 14);
-		it.enclosure_length = sqlite3_column_int64(s, 15);
-		it.first_seen = sqlite3_column_int64(s, 16);
-		it.sent = sqlite3_column_int(s, 17);
+		item_row(s, &it);
+		it.sent = sqlite3_column_int(s, ITEM_NCOLUMNS);
 		f.id = it.feed_id;
-		f.theme_id = sqlite3_column_int64(s, 18);
-		f.slug = col_text(s, 19);
-		f.url = col_text(s, 20);
+		f.theme_id = sqlite3_column_int64(s, ITEM_NCOLUMNS + 1);
+		f.slug = col_text(s, ITEM_NCOLUMNS + 2);
+		f.url = col_text(s, ITEM_NCOLUMNS + 3);
 		if (unsent_only && it.sent)
 			continue;
 		if ((ret = cb(&it, &f, arg)) != 0)
@@ -2091,24 +2100,7 @@ store_edition_items(struct store *st, int64_t id,
 		return fail(st, err, rc, "read edition items");
 	sqlite3_bind_int64(s, 1, id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		memset(&it, 0, sizeof it);
-		it.id = sqlite3_column_int64(s, 0);
-		it.feed_id = sqlite3_column_int64(s, 1);
-		it.identity = col_text(s, 2);
-		it.guid = col_null(s, 3);
-		it.title = col_text(s, 4);
-		it.link = col_null(s, 5);
-		it.author = col_null(s, 6);
-		it.published = sqlite3_column_int64(s, 7);
-		it.updated = sqlite3_column_int64(s, 8);
-		it.categories = col_null(s, 9);
-		it.summary_html = col_null(s, 10);
-		it.content_html = col_null(s, 11);
-		it.text = col_null(s, 12);
-		it.enclosure_url = col_null(s, 13);
-		it.enclosure_type = col_null(s, 14);
-		it.enclosure_length = sqlite3_column_int64(s, 15);
-		it.first_seen = sqlite3_column_int64(s, 16);
+		item_row(s, &it);
 		if ((ret = cb(&it, arg)) != 0)
 			break;
 	}
