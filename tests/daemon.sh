@@ -5,57 +5,16 @@
 # The clock is injected with TEMABREV_NOW=@T (a clock that starts at T
 # and runs), so a digest time comes a few seconds after the start.
 . "${TB_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "$TB_SRCDIR/tests/servers.sh"
 
-PY=${TB_SMTPD_PYTHON:-/usr/bin/python3}
-DOVE="$TB_SRCDIR/tests/dovecot.py"
 MAIL="$TB_SRCDIR/tests/inbox-mail.py"
 CHECK="$TB_SRCDIR/tests/send-check.py"
 TEMABREVD="$TB_BUILDDIR/src/temabrevd"
-if [ ! -x "$PY" ] || ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
-	echo "1..0 # SKIP python3-aiosmtpd not installed"
-	exit 0
-fi
-if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
-	echo "1..0 # SKIP dovecot (dovecot-imapd) not installed"
-	exit 0
-fi
+need_smtpd
+need_dovecot
 
-PIDS=
-DPID=
-cleanup() {
-	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	"$PY" "$DOVE" stop "$TMP/dc" >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# wait_for SECONDS CMD...: CMD until it succeeds, five tries a second.
-wait_for() {
-	wf_n=$(($1 * 5)); shift
-	wf_i=0
-	while [ $wf_i -lt $wf_n ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-		wf_i=$((wf_i + 1))
-	done
-	return 1
-}
 count() { ls "$1" 2>/dev/null | wc -l | tr -d ' '; }
 at_least() { [ "$(count "$1")" -ge "$2" ]; }
-smtpd_start() {
-	mkdir -p "$TMP/$1"
-	"$PY" "$TB_SRCDIR/tests/smtpd.py" --dir "$TMP/$1" \
-	    --port-file "$TMP/$1.port" --max-seconds 900 2>>"$TMP/smtpd.log" &
-	PIDS="$PIDS $!"
-	wait_for 30 test -s "$TMP/$1.port"
-	SPORT=$(cat "$TMP/$1.port" 2>/dev/null)
-}
-dc_start() {
-	"$PY" "$DOVE" start "$TMP/dc" > "$TMP/dc.env" 2>"$TMP/dc.err" ||
-	    return 1
-	. "$TMP/dc.env"
-}
 # Stockholm wall time to Unix seconds.
 epoch() { TZ=Europe/Stockholm date -d "$1" +%s; }
 # dstart LOG [NOW]: the daemon in the foreground, its pid in DPID.
@@ -78,12 +37,7 @@ dstop() {
 	DPID=
 }
 alive() { kill -0 "$DPID" 2>/dev/null; }
-status_of() {
-	tb sub show "$1" --json | "$PY" -c 'import json, sys
-d = json.loads(sys.stdin.readline())
-print([s["status"] for s in d["themes"] if s["slug"] == sys.argv[1]][0])' "$2"
-}
-unsubscribed() { [ "$(status_of "$1" "$2")" = unsubscribed ]; }
+unsubscribed() { [ "$(status "$1" "$2")" = unsubscribed ]; }
 # done_sent ID N: edition ID is done with N sent.
 done_sent() {
 	tb edition show "$1" --json > "$TMP/es.json" 2>/dev/null &&

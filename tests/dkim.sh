@@ -10,36 +10,12 @@
 # (refused before anything is queued), a theme's own From domain with its
 # own key, temabrev dkim keygen and temabrev dkim check.
 . "${TB_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "$TB_SRCDIR/tests/servers.sh"
 
-PY=${TB_SMTPD_PYTHON:-/usr/bin/python3}
 VERIFY="$TB_SRCDIR/tests/dkim-verify.py"
 CHECK="$TB_SRCDIR/tests/send-check.py"
-if [ ! -x "$PY" ] || ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
-	echo "1..0 # SKIP python3-aiosmtpd not installed"
-	exit 0
-fi
-if ! "$PY" -c 'import dkim' 2>/dev/null; then
-	echo "1..0 # SKIP python3-dkim not installed"
-	exit 0
-fi
-
-PIDS=
-trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
-
-# smtpd_start NAME: a capture server storing into $TMP/NAME; port in SPORT.
-smtpd_start() {
-	sname=$1; shift
-	mkdir -p "$TMP/$sname"
-	"$PY" "$TB_SRCDIR/tests/smtpd.py" --dir "$TMP/$sname" \
-	    --port-file "$TMP/$sname.port" --max-seconds 600 "$@" \
-	    2>>"$TMP/smtpd.log" &
-	PIDS="$PIDS $!"
-	i=0
-	while [ ! -s "$TMP/$sname.port" ] && [ $i -lt 150 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	SPORT=$(cat "$TMP/$sname.port" 2>/dev/null)
-}
+need_smtpd
+"$PY" -c 'import dkim' 2>/dev/null || skip_all "python3-dkim not installed"
 
 # mkconf FILE PORT: [general] and [smtp] (appended sections add to it).
 mkconf() {

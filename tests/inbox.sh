@@ -8,54 +8,14 @@
 # it was filed, the confirmation mails, and that nothing is done twice
 # after a crash, a dropped connection or a UIDVALIDITY change.
 . "${TB_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "$TB_SRCDIR/tests/servers.sh"
 
-PY=${TB_SMTPD_PYTHON:-/usr/bin/python3}
-DOVE="$TB_SRCDIR/tests/dovecot.py"
 MAIL="$TB_SRCDIR/tests/inbox-mail.py"
-if [ ! -x "$PY" ] || ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
-	echo "1..0 # SKIP python3-aiosmtpd not installed"
-	exit 0
-fi
-if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
-	echo "1..0 # SKIP dovecot (dovecot-imapd) not installed"
-	exit 0
-fi
+need_smtpd
+need_dovecot
 
-PIDS=
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	"$PY" "$DOVE" stop "$TMP/dc" >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-smtpd_start() {
-	mkdir -p "$TMP/$1"
-	"$PY" "$TB_SRCDIR/tests/smtpd.py" --dir "$TMP/$1" \
-	    --port-file "$TMP/$1.port" --max-seconds 900 2>>"$TMP/smtpd.log" &
-	PIDS="$PIDS $!"
-	i=0
-	while [ ! -s "$TMP/$1.port" ] && [ $i -lt 150 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	SPORT=$(cat "$TMP/$1.port" 2>/dev/null)
-}
-
-dc_start() {
-	"$PY" "$DOVE" start "$TMP/dc" "$@" > "$TMP/dc.env" 2>"$TMP/dc.err" ||
-	    return 1
-	. "$TMP/dc.env"
-}
-dc_count() { "$PY" "$DOVE" count "$TMP/dc" "$1"; }
-deliver() { "$PY" "$DOVE" deliver "$TMP/dc" "$@"; }
 tbt() { timeout 120 "$TEMABREV" --db "$DB" "$@"; }
 count() { ls "$1" | wc -l | tr -d ' '; }
-# status EMAIL SLUG: the subscription's status word.
-status() {
-	tb sub show "$1" --json | "$PY" -c 'import json, sys
-d = json.loads(sys.stdin.readline())
-print([s["status"] for s in d["themes"] if s["slug"] == sys.argv[1]][0])' "$2"
-}
 # msg NAME: the captured newsletter of that subscriber.
 msg() { echo "$TMP/cap/$1@example.org"; }
 mk() { "$PY" "$MAIL" "$@"; }

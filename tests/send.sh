@@ -5,38 +5,14 @@
 # tests/send-check.py parses every message that arrived (Python's email
 # package) and checks headers, MIME structure, personalisation and tokens.
 . "${TB_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "$TB_SRCDIR/tests/servers.sh"
 
-# Debian's aiosmtpd is a package of the system python (TB_SMTPD_PYTHON
-# overrides it).
-PY=${TB_SMTPD_PYTHON:-/usr/bin/python3}
 CHECK="$TB_SRCDIR/tests/send-check.py"
-if [ ! -x "$PY" ] || ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
-	echo "1..0 # SKIP python3-aiosmtpd not installed"
-	exit 0
-fi
+need_smtpd
 if [ ! -f "$TB_SRCDIR/tests/smtpd.py" ] || [ ! -f "$CHECK" ]; then
 	echo "1..0 # SKIP tests/smtpd.py or tests/send-check.py missing"
 	exit 0
 fi
-
-PIDS=
-trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
-
-# smtpd_start NAME [ARGS]: a capture server storing into $TMP/NAME; its
-# port goes to SPORT.
-smtpd_start() {
-	sname=$1; shift
-	mkdir -p "$TMP/$sname"
-	"$PY" "$TB_SRCDIR/tests/smtpd.py" --dir "$TMP/$sname" \
-	    --port-file "$TMP/$sname.port" --max-seconds 600 "$@" \
-	    2>>"$TMP/smtpd.log" &
-	PIDS="$PIDS $!"
-	i=0
-	while [ ! -s "$TMP/$sname.port" ] && [ $i -lt 150 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	SPORT=$(cat "$TMP/$sname.port" 2>/dev/null)
-}
 
 # mkconf FILE PORT: the base configuration. Appending "[smtp]" and keys
 # later overrides them (the last value wins).
