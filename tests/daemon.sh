@@ -20,78 +20,25 @@ if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
 	exit 0
 fi
 
-PIDS=
-DPID=
+. "$TB_SRCDIR/tests/daemon-lib.sh"
 cleanup() {
-	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	daemon_cleanup
 	"$PY" "$DOVE" stop "$TMP/dc" >/dev/null 2>&1
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-# wait_for SECONDS CMD...: CMD until it succeeds, five tries a second.
-wait_for() {
-	wf_n=$(($1 * 5)); shift
-	wf_i=0
-	while [ $wf_i -lt $wf_n ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-		wf_i=$((wf_i + 1))
-	done
-	return 1
-}
-count() { ls "$1" 2>/dev/null | wc -l | tr -d ' '; }
-at_least() { [ "$(count "$1")" -ge "$2" ]; }
-smtpd_start() {
-	mkdir -p "$TMP/$1"
-	"$PY" "$TB_SRCDIR/tests/smtpd.py" --dir "$TMP/$1" \
-	    --port-file "$TMP/$1.port" --max-seconds 900 2>>"$TMP/smtpd.log" &
-	PIDS="$PIDS $!"
-	wait_for 30 test -s "$TMP/$1.port"
-	SPORT=$(cat "$TMP/$1.port" 2>/dev/null)
-}
 dc_start() {
 	"$PY" "$DOVE" start "$TMP/dc" > "$TMP/dc.env" 2>"$TMP/dc.err" ||
 	    return 1
 	. "$TMP/dc.env"
 }
-# Stockholm wall time to Unix seconds.
-epoch() { TZ=Europe/Stockholm date -d "$1" +%s; }
-# dstart LOG [NOW]: the daemon in the foreground, its pid in DPID.
-dstart() {
-	if [ -n "${2:-}" ]; then
-		TEMABREV_NOW="@$2" "$TEMABREVD" -f --db "$DB" 2>"$1" &
-	else
-		"$TEMABREVD" -f --db "$DB" 2>"$1" &
-	fi
-	DPID=$!
-	wait_for 20 grep -q "started on" "$1"
-}
-# dstop: SIGTERM, and the milliseconds it took to exit in STOP_MS.
-dstop() {
-	t0=$(date +%s%N)
-	kill -TERM "$DPID"
-	wait "$DPID"
-	DRC=$?
-	STOP_MS=$((($(date +%s%N) - t0) / 1000000))
-	DPID=
-}
-alive() { kill -0 "$DPID" 2>/dev/null; }
 status_of() {
 	tb sub show "$1" --json | "$PY" -c 'import json, sys
 d = json.loads(sys.stdin.readline())
 print([s["status"] for s in d["themes"] if s["slug"] == sys.argv[1]][0])' "$2"
 }
 unsubscribed() { [ "$(status_of "$1" "$2")" = unsubscribed ]; }
-# done_sent ID N: edition ID is done with N sent.
-done_sent() {
-	tb edition show "$1" --json > "$TMP/es.json" 2>/dev/null &&
-	    "$PY" -c 'import json, sys
-e = json.loads(open(sys.argv[1]).readline())
-sys.exit(0 if e["status"] == "done" and e["counts"]["sent"] == int(sys.argv[2])
-    else 1)' "$TMP/es.json" "$2"
-}
 item() {
 	printf '<item><title>%s</title><link>https://msi.example.org/%s/</link>' \
 	    "$2" "$1"

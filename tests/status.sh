@@ -15,39 +15,13 @@ if [ ! -x "$PY" ] || ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
 	exit 0
 fi
 
-PIDS=
-DPID=
+. "$TB_SRCDIR/tests/daemon-lib.sh"
 cleanup() {
-	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	daemon_cleanup
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-# wait_for SECONDS CMD...: CMD until it succeeds, five tries a second.
-wait_for() {
-	wf_n=$(($1 * 5)); shift
-	wf_i=0
-	while [ $wf_i -lt $wf_n ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-		wf_i=$((wf_i + 1))
-	done
-	return 1
-}
-# Stockholm wall time to Unix seconds.
-epoch() { TZ=Europe/Stockholm date -d "$1" +%s; }
-# dstart LOG NOW: the daemon in the foreground on a clock starting at NOW.
-dstart() {
-	TEMABREV_NOW="@$2" "$TEMABREVD" -f --db "$DB" 2>"$1" &
-	DPID=$!
-	wait_for 20 grep -q "started on" "$1"
-}
-dstop() {
-	kill -TERM "$DPID"
-	wait "$DPID"
-	DPID=
-}
 # js EXPR: evaluates a Python expression on the JSON object in $TMP/s.json
 # (as d) and prints it; fails when it raises.
 js() {
@@ -63,13 +37,6 @@ is() {
 status_json() { tb status --json > "$TMP/s.json"; }
 # tbat T ARGS...: temabrev with its clock stopped at T.
 tbat() { tbat_t=$1; shift; env TEMABREV_NOW="$tbat_t" "$TEMABREV" --db "$DB" "$@"; }
-done_sent() {
-	tb edition show "$1" --json > "$TMP/es.json" 2>/dev/null &&
-	    "$PY" -c 'import json, sys
-e = json.loads(open(sys.argv[1]).readline())
-sys.exit(0 if e["status"] == "done" and e["counts"]["sent"] == int(sys.argv[2])
-    else 1)' "$TMP/es.json" "$2"
-}
 feed() {
 	{
 		echo '<?xml version="1.0" encoding="UTF-8"?>'
@@ -85,12 +52,8 @@ feed() {
 	} > "$TMP/feed.xml.tmp" && mv "$TMP/feed.xml.tmp" "$TMP/feed.xml"
 }
 
-mkdir -p "$TMP/cap"
-"$PY" "$TB_SRCDIR/tests/smtpd.py" --dir "$TMP/cap" \
-    --port-file "$TMP/smtp.port" --max-seconds 600 2>>"$TMP/smtpd.log" &
-PIDS="$PIDS $!"
-check "smtp capture server is up" wait_for 30 test -s "$TMP/smtp.port"
-SPORT=$(cat "$TMP/smtp.port")
+smtpd_start cap
+check "smtp capture server is up" test -n "$SPORT"
 feed a1
 "$PY" "$TB_SRCDIR/tests/httpd.py" "$TMP/http.port" "$TMP/feed.xml" \
     --max-seconds 600 &
