@@ -229,11 +229,14 @@ jobs_part(struct status *s, json_t *root, int daemon)
 		return -1;
 	if (s->json) {
 		json_t *o = json_object(), *in = json_object();
-		const struct store_job *ij = &s->jobs[NJOBS - 1];
+		const struct store_job *ij = NULL;
 
-		for (size_t i = 0; i < NJOBS; i++)
+		for (size_t i = 0; i < NJOBS; i++) {
 			json_object_set_new(o, job_names[i],
 			    job_json(&s->jobs[i], daemon));
+			if (strcmp(job_names[i], "inbox") == 0)
+				ij = &s->jobs[i];
+		}
 		json_object_set_new(root, "jobs", o);
 		/* The inbox's own summary (jobs.inbox has the rest). */
 		json_object_set_new(in, "configured",
