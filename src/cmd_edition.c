@@ -524,7 +524,9 @@ sendable(struct cli *c, int64_t id, struct compose **cm_r)
 	if (compose_new(c->conf, c->store, cli_secret(c), id, cm_r,
 	    &c->err) == -1)
 		return -1;
+	/* The password may be set even when the settings are refused. */
 	if (smtp_config(c, &sc, &password) == -1) {
+		free(password);
 		compose_free(*cm_r);
 		*cm_r = NULL;
 		return -1;
