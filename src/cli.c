@@ -194,6 +194,36 @@ cli_json_time(int64_t t)
 }
 
 void
+cli_job_start(struct cli *c, const char *name)
+{
+	struct error e = { 0 };
+
+	memset(&c->err, 0, sizeof c->err);
+	if (store_job_start(cli_store(c), name, util_now(), &e) == -1)
+		fprintf(stderr, "temabrev: warning: job %s not recorded: %s\n",
+		    name, e.msg);
+}
+
+int
+cli_job_end(struct cli *c, const char *name, int rc)
+{
+	struct error e = { 0 };
+	char status[64];
+	const char *why = NULL;
+
+	if (rc != 0 && c->err.msg[0] != '\0')
+		why = c->err.msg;
+	else if (rc != 0) {
+		snprintf(status, sizeof status, "exit status %d", rc);
+		why = status;
+	}
+	if (store_job_end(cli_store(c), name, util_now(), why, 0, &e) == -1)
+		fprintf(stderr, "temabrev: warning: job %s not recorded: %s\n",
+		    name, e.msg);
+	return rc;
+}
+
+void
 cli_close(struct cli *c)
 {
 	subs_free(c->subs);

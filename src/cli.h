@@ -67,6 +67,17 @@ json_t	*cli_json_str(const char *);
 /* A JSON UTC time "YYYY-MM-DDTHH:MM:SSZ". */
 json_t	*cli_json_time(int64_t);
 
+/*
+ * Records a run of background job name ("feeds", "schedule", "send",
+ * "inbox": the names temabrevd uses) in the job table, so `temabrev
+ * status` shows cron-driven runs as the daemon's. cli_job_start clears
+ * c->err; cli_job_end records rc == 0 as a good run, else c->err's
+ * message (or the exit status), and returns rc. A failure to record is a
+ * warning on stderr, never the command's failure.
+ */
+void	cli_job_start(struct cli *, const char *name);
+int	cli_job_end(struct cli *, const char *name, int rc);
+
 /* Releases everything the context opened. */
 void	cli_close(struct cli *);
 
@@ -83,5 +94,6 @@ int	cmd_digest(struct cli *, int, char **);
 int	cmd_dkim(struct cli *, int, char **);
 int	cmd_inbox(struct cli *, int, char **);
 int	cmd_bounces(struct cli *, int, char **);
+int	cmd_status(struct cli *, int, char **);
 
 #endif

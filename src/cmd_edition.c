@@ -19,8 +19,10 @@
 #include "cli.h"
 #include "compose.h"
 #include "conf.h"
-#include "edition.h"
 #include "dkim.h"
+#include "edition.h"
+#include "lockfile.h"
+#include "schedule.h"
 #include "sender.h"
 #include "smtp.h"
 #include "store.h"
@@ -30,7 +32,8 @@
 	"[--template NAME] [--max-items N]"
 #define U_PREVIEW "temabrev edition preview ID [--to EMAIL]"
 #define U_TEST "temabrev edition test ID --to EMAIL"
-#define U_SEND "temabrev edition send ID [--dry-run] [--no-wait]"
+#define U_SEND "temabrev edition send ID [--dry-run] [--no-wait] " \
+	"[--at 'YYYY-MM-DD HH:MM']"
 #define U_LIST "temabrev edition list [--theme SLUG] [--json]"
 #define U_SHOW "temabrev edition show ID [--failed] [--json]"
 #define U_RM "temabrev edition rm ID"
@@ -39,7 +42,7 @@
 #define U_DIGEST "temabrev digest SLUG [--send] [--no-wait]"
 
 struct ed_opts {
-	const char	*subject, *intro, *template_name, *to, *theme;
+	const char	*subject, *intro, *template_name, *to, *theme, *at;
 	long long	 max_items;
 	int		 dry_run, no_wait, json, failed, send;
 };
@@ -59,6 +62,7 @@ parse(int argc, char **argv, struct ed_opts *o, const char *usage, int *help)
 		{ "no-wait", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "failed", no_argument, NULL, 'f' },
+		{ "at", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -80,6 +84,7 @@ parse(int argc, char **argv, struct ed_opts *o, const char *usage, int *help)
 		case 'n': o->no_wait = 1; break;
 		case 'j': o->json = 1; break;
 		case 'f': o->failed = 1; break;
+		case 'a': o->at = optarg; break;
 		case 'm':
 			errno = 0;
 			o->max_items = strtoll(optarg, &end, 10);
@@ -421,18 +426,22 @@ deliver(struct cli *c, int no_wait)
 	    (long long)p.deferred_left, p.rate);
 	if (r == 0)
 		return 0;
+	/* In c->err, so the job table records why (cli_job_end). */
 	if (p.paused_until) {
 		fmt_clock(p.paused_until, when, sizeof when);
-		return cli_error(EX_TEMPFAIL, "a sending window is full until "
-		    "%s; run temabrev send again then", when);
-	}
-	if (stop_flag)
-		return cli_error(EX_TEMPFAIL, "interrupted; the rest stays "
+		error_set(&c->err, EX_TEMPFAIL, "a sending window is full "
+		    "until %s; run temabrev send again then", when);
+	} else if (stop_flag)
+		error_set(&c->err, EX_TEMPFAIL, "interrupted; the rest stays "
 		    "queued: run temabrev send to go on");
-	fmt_clock(p.next_try, when, sizeof when);
-	return cli_error(EX_TEMPFAIL, "%lld deferred message%s left; the "
-	    "next try is at %s (temabrev send)", (long long)p.deferred_left,
-	    p.deferred_left == 1 ? "" : "s", when);
+	else {
+		fmt_clock(p.next_try, when, sizeof when);
+		error_set(&c->err, EX_TEMPFAIL, "%lld deferred message%s "
+		    "left; the next try is at %s (temabrev send)",
+		    (long long)p.deferred_left, p.deferred_left == 1 ? "" :
+		    "s", when);
+	}
+	return cli_fail(c);
 }
 
 /* --dry-run: who, how fast, which limit binds, when it would end. */
@@ -501,6 +510,32 @@ dkim_notice(const struct compose *cm)
 }
 
 /*
+ * Templates and configuration are checked before anything is queued or
+ * scheduled, and so is [smtp]: a send that could never start (AUTH
+ * without TLS, port 465, a missing password file) queues nothing. 0 and
+ * the edition's composer in *cm_r (caller frees), or -1 with c->err.
+ */
+static int
+sendable(struct cli *c, int64_t id, struct compose **cm_r)
+{
+	struct tb_smtp_config sc;
+	char *password = NULL;
+
+	if (compose_new(c->conf, c->store, cli_secret(c), id, cm_r,
+	    &c->err) == -1)
+		return -1;
+	/* The password may be set even when the settings are refused. */
+	if (smtp_config(c, &sc, &password) == -1) {
+		free(password);
+		compose_free(*cm_r);
+		*cm_r = NULL;
+		return -1;
+	}
+	free(password);
+	return 0;
+}
+
+/*
  * Checks what sending edition id needs, queues it for every active
  * subscriber and, with send_now, delivers the queue (edition send, and
  * digest --send); otherwise the daemon or temabrev send will.
@@ -512,9 +547,7 @@ queue_edition(struct cli *c, int64_t id, const struct ed_opts *opts,
 	struct store_edition *e = NULL;
 	struct store_theme *t = NULL;
 	struct compose *cm = NULL;
-	struct tb_smtp_config sc;
 	struct ed_opts o = *opts;
-	char *password = NULL;
 	int64_t n;
 	int rc, r;
 
@@ -526,16 +559,7 @@ queue_edition(struct cli *c, int64_t id, const struct ed_opts *opts,
 		rc = r == -1 ? cli_fail(c) : cli_error(EX_DATAERR, "no theme");
 		goto done;
 	}
-	/* Templates and configuration are checked before anything is
-	 * queued. */
-	if (compose_new(c->conf, c->store, cli_secret(c), id, &cm,
-	    &c->err) == -1) {
-		rc = cli_fail(c);
-		goto done;
-	}
-	/* ...and so is [smtp]: a send that could never start (AUTH without
-	 * TLS, port 465, a missing password file) queues nothing. */
-	if (smtp_config(c, &sc, &password) == -1) {
+	if (sendable(c, id, &cm) == -1) {
 		rc = cli_fail(c);
 		goto done;
 	}
@@ -553,10 +577,75 @@ queue_edition(struct cli *c, int64_t id, const struct ed_opts *opts,
 	    (long long)n, n == 1 ? "" : "s");
 	rc = send_now ? deliver(c, o.no_wait) : 0;
 done:
-	free(password);
 	compose_free(cm);
 	store_theme_free(t);
 	store_edition_free(e);
+	return rc;
+}
+
+/* The [general] timezone, opened; on failure prints and exits. */
+static struct schedule_zone *
+zone(struct cli *c)
+{
+	struct schedule_zone *z = NULL;
+
+	if (schedule_zone_open(cli_conf(c)->timezone, &z, &c->err) == -1)
+		exit(cli_fail(c));
+	return z;
+}
+
+/*
+ * edition send --at: the draft is left for temabrevd, which queues it
+ * when the time comes (the same checks first, so a send that cannot
+ * start is refused now rather than at night).
+ */
+static int
+schedule_send(struct cli *c, int64_t id, const char *at)
+{
+	struct schedule_zone *z = zone(c);
+	struct store_edition *e = NULL;
+	struct compose *cm = NULL;
+	char when[SCHEDULE_LOCAL_MAX], now_s[SCHEDULE_LOCAL_MAX];
+	int64_t t, started;
+	pid_t pid;
+	int r, rc = 0;
+
+	if (schedule_local_parse(at, z, &t, &c->err) == -1) {
+		rc = cli_fail(c);
+		goto done;
+	}
+	if (t <= util_now()) {
+		rc = cli_error(EX_DATAERR, "--at %s is in the past (now: %s)",
+		    schedule_local_format(z, t, when, sizeof when),
+		    schedule_local_format(z, util_now(), now_s, sizeof now_s));
+		goto done;
+	}
+	if ((r = store_edition_get(cli_store(c), id, &e, &c->err)) != 1) {
+		rc = r == -1 ? cli_fail(c) : cli_error(EX_DATAERR,
+		    "no edition %lld", (long long)id);
+		goto done;
+	}
+	if (strcmp(e->status, "draft") != 0) {
+		rc = cli_error(EX_DATAERR, "edition %lld was sent already "
+		    "(%s); only a draft can be scheduled", (long long)id,
+		    e->status);
+		goto done;
+	}
+	if (sendable(c, id, &cm) == -1 ||
+	    store_edition_send_at(c->store, id, t, &c->err) == -1) {
+		rc = cli_fail(c);
+		goto done;
+	}
+	printf("edition %lld: scheduled for %s; temabrevd sends it then\n",
+	    (long long)id, schedule_local_format(z, t, when, sizeof when));
+	if (lockfile_probe(c->db_path, &pid, &started, &c->err) == 0)
+		fprintf(stderr, "temabrev: warning: no temabrevd runs on %s "
+		    "now: start it before then, or run temabrev edition send "
+		    "%lld yourself\n", c->db_path, (long long)id);
+done:
+	compose_free(cm);
+	store_edition_free(e);
+	schedule_zone_free(z);
 	return rc;
 }
 
@@ -569,10 +658,12 @@ edition_send(struct cli *c, int argc, char **argv)
 
 	if ((i = parse(argc, argv, &o, U_SEND, &help)) == -1)
 		return help ? 0 : cli_usage(U_SEND);
-	if (argc - i != 1)
+	if (argc - i != 1 || (o.at != NULL && (o.dry_run || o.no_wait)))
 		return cli_usage(U_SEND);
 	if (parse_id(argv[i], &id) != 0)
 		return EX_USAGE;
+	if (o.at != NULL)
+		return schedule_send(c, id, o.at);
 	return queue_edition(c, id, &o, 1);
 }
 
@@ -582,22 +673,19 @@ edition_send(struct cli *c, int argc, char **argv)
  * when there are none. Two at once make one edition: an item belongs to
  * one edition per theme, so the second finds nothing left.
  */
-int
-cmd_digest(struct cli *c, int argc, char **argv)
+static int
+digest(struct cli *c, const struct ed_opts *o, const char *slug)
 {
 	struct store_theme *t = NULL;
-	struct ed_opts o;
 	int64_t id, nitems;
-	int i, help, r, rc;
+	int r, rc;
 
-	if ((i = parse(argc, argv, &o, U_DIGEST, &help)) == -1)
-		return help ? 0 : cli_usage(U_DIGEST);
-	if (argc - i != 1)
-		return cli_usage(U_DIGEST);
-	if ((r = store_theme_get(cli_store(c), argv[i], &t, &c->err)) == -1)
+	if ((r = store_theme_get(cli_store(c), slug, &t, &c->err)) == -1)
 		return cli_fail(c);
-	if (r == 0)
-		return cli_error(EX_DATAERR, "no theme %s", argv[i]);
+	if (r == 0) {
+		error_set(&c->err, EX_DATAERR, "no theme %s", slug);
+		return cli_fail(c);
+	}
 	/* Nothing is reserved unless it can be sent. */
 	if (edition_digest(c->conf, c->store, t, util_now(), &id, &nitems,
 	    &c->err) == -1) {
@@ -611,10 +699,25 @@ cmd_digest(struct cli *c, int argc, char **argv)
 	}
 	printf("digest of %s: edition %lld, %lld item%s\n", t->slug,
 	    (long long)id, (long long)nitems, nitems == 1 ? "" : "s");
-	rc = queue_edition(c, id, &o, o.send);
+	rc = queue_edition(c, id, o, o->send);
 done:
 	store_theme_free(t);
 	return rc;
+}
+
+int
+cmd_digest(struct cli *c, int argc, char **argv)
+{
+	struct ed_opts o;
+	int i, help;
+
+	if ((i = parse(argc, argv, &o, U_DIGEST, &help)) == -1)
+		return help ? 0 : cli_usage(U_DIGEST);
+	if (argc - i != 1)
+		return cli_usage(U_DIGEST);
+	/* The daemon's digests are its "schedule" job. */
+	cli_job_start(c, "schedule");
+	return cli_job_end(c, "schedule", digest(c, &o, argv[i]));
 }
 
 static json_t *
@@ -636,25 +739,34 @@ edition_json(const struct store_edition *e)
 	    cli_json_time(e->queued) : json_null());
 	json_object_set_new(o, "finished", e->finished ?
 	    cli_json_time(e->finished) : json_null());
+	json_object_set_new(o, "send_at", e->send_at ?
+	    cli_json_time(e->send_at) : json_null());
 	json_object_set_new(o, "counts", counts);
 	return o;
 }
 
+struct list_state {
+	const struct ed_opts		*o;
+	const struct schedule_zone	*z;
+};
+
 static int
 list_cb(const struct store_edition *e, void *arg)
 {
-	const struct ed_opts *o = arg;
-	char when[UTIL_ISO_LEN];
+	const struct list_state *ls = arg;
+	char when[UTIL_ISO_LEN], at[SCHEDULE_LOCAL_MAX];
 
-	if (o->json) {
+	if (ls->o->json) {
 		cli_json_line(edition_json(e));
 		return 0;
 	}
 	printf("%-5lld %-24s %-9s %.10s %3lld items %6lld sent %4lld failed "
-	    " %s\n", (long long)e->id, e->slug, e->status,
+	    " %s%s%s%s\n", (long long)e->id, e->slug, e->status,
 	    util_iso_time(e->created, when), (long long)e->nitems,
 	    (long long)e->counts[STORE_SENT],
-	    (long long)e->counts[STORE_FAILED], e->subject);
+	    (long long)e->counts[STORE_FAILED], e->send_at ? "[send at " : "",
+	    e->send_at ? schedule_local_format(ls->z, e->send_at, at,
+	    sizeof at) : "", e->send_at ? "] " : "", e->subject);
 	return 0;
 }
 
@@ -662,6 +774,8 @@ static int
 edition_list(struct cli *c, int argc, char **argv)
 {
 	struct store_theme *t = NULL;
+	struct schedule_zone *z;
+	struct list_state ls;
 	struct ed_opts o;
 	int64_t tid = 0;
 	int i, help, r;
@@ -679,10 +793,11 @@ edition_list(struct cli *c, int argc, char **argv)
 		tid = t->id;
 		store_theme_free(t);
 	}
-	if (store_edition_foreach(cli_store(c), tid, list_cb, &o,
-	    &c->err) == -1)
-		return cli_fail(c);
-	return 0;
+	ls.o = &o;
+	ls.z = z = zone(c);
+	r = store_edition_foreach(cli_store(c), tid, list_cb, &ls, &c->err);
+	schedule_zone_free(z);
+	return r == -1 ? cli_fail(c) : 0;
 }
 
 static int
@@ -742,6 +857,14 @@ edition_show(struct cli *c, int argc, char **argv)
 		    (long long)e->id, e->slug, e->theme_name, e->subject,
 		    e->status, (long long)e->nitems,
 		    util_iso_time(e->created, when));
+		if (e->send_at) {
+			struct schedule_zone *z = zone(c);
+			char at[SCHEDULE_LOCAL_MAX];
+
+			printf("send at:  %s\n", schedule_local_format(z,
+			    e->send_at, at, sizeof at));
+			schedule_zone_free(z);
+		}
 		for (int d = 0; d < STORE_ND; d++)
 			printf("%-9s %lld\n", store_dstatus_name(d),
 			    (long long)e->counts[d]);
@@ -798,8 +921,10 @@ static const struct cli_cmd verbs[] = {
 	    "print the message a subscriber would get" },
 	{ "test", edition_test, "ID --to EMAIL",
 	    "send one copy now, not recorded as a delivery" },
-	{ "send", edition_send, "ID [--dry-run] [--no-wait]",
-	    "queue the edition for every active subscriber and deliver it" },
+	{ "send", edition_send, "ID [--dry-run] [--no-wait] "
+	    "[--at 'YYYY-MM-DD HH:MM']",
+	    "queue the edition for every active subscriber and deliver it "
+	    "(--at: temabrevd does, then)" },
 	{ "list", edition_list, "[--theme SLUG] [--json]", "list editions" },
 	{ "show", edition_show, "ID [--failed] [--json]",
 	    "show an edition and its delivery counts (or who did not get it)" },
@@ -824,6 +949,6 @@ cmd_send(struct cli *c, int argc, char **argv)
 		return help ? 0 : cli_usage(U_QSEND);
 	if (argc != i)
 		return cli_usage(U_QSEND);
-	cli_store(c);
-	return deliver(c, o.no_wait);
+	cli_job_start(c, "send");
+	return cli_job_end(c, "send", deliver(c, o.no_wait));
 }

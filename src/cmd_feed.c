@@ -243,13 +243,16 @@ feed_fetch(struct cli *c, int argc, char **argv)
 		return cli_usage(U_FETCH);
 	if (argc - i == 1 && (tid = theme_id(c, argv[i], &rc)) == 0)
 		return rc;
+	cli_job_start(c, "feeds");
 	if (store_feed_foreach(cli_store(c), tid, 1, fetch_cb, &fs,
 	    &c->err) == -1 || fs.dberror)
-		return cli_fail(c);
-	if (fs.failed > 0)
-		return cli_error(EX_TEMPFAIL, "%d feed%s failed; the others "
+		return cli_job_end(c, "feeds", cli_fail(c));
+	if (fs.failed > 0) {
+		error_set(&c->err, EX_TEMPFAIL, "%d feed%s failed; the others "
 		    "were fetched", fs.failed, fs.failed == 1 ? "" : "s");
-	return 0;
+		return cli_job_end(c, "feeds", cli_fail(c));
+	}
+	return cli_job_end(c, "feeds", 0);
 }
 
 static const struct cli_cmd verbs[] = {

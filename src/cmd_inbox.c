@@ -172,16 +172,20 @@ inbox_process(struct cli *c, int argc, char **argv)
 	io.line = print_line;
 	io.arg = &d;
 	io.after_pass = o.no_send ? NULL : after_pass;
-	rc = inbox_run(c->conf, cli_store(c), cli_secret(c), &io, &st, &c->err);
+	cli_secret(c);
+	cli_job_start(c, "inbox");
+	rc = inbox_run(c->conf, c->store, c->secret, &io, &st, &c->err);
 	summary = inbox_summary(&st);
 	printf("%s\n", summary);
 	free(summary);
 	if (rc == -1)
-		return cli_fail(c);
-	if (d.failed)
-		return cli_error(EX_TEMPFAIL, "some mails are still queued: "
+		return cli_job_end(c, "inbox", cli_fail(c));
+	if (d.failed) {
+		error_set(&c->err, EX_TEMPFAIL, "some mails are still queued: "
 		    "run temabrev send");
-	return 0;
+		return cli_job_end(c, "inbox", cli_fail(c));
+	}
+	return cli_job_end(c, "inbox", 0);
 }
 
 static int

@@ -1078,6 +1078,82 @@ schedule_next_in(const struct schedule *s, const struct schedule_zone *z,
 	return -1;
 }
 
+/* ---- one-off local times ---- */
+
+/* n digits at p into *v; 0 ok, -1 when one is not a digit. */
+static int
+digits(const char *p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		*v = *v * 10 + (p[i] - '0');
+	}
+	return 0;
+}
+
+int
+schedule_local_parse(const char *text, const struct schedule_zone *z,
+    int64_t *t_r, struct error *err)
+{
+	/* Positions of the fields in "YYYY-MM-DD HH:MM". */
+	static const char shape[] = "DDDD-DD-DD DD:DD";
+	int y, m, d, h, mi;
+	char q[256];
+
+	if (strlen(text) != sizeof shape - 1)
+		goto bad;
+	for (size_t i = 0; i < sizeof shape - 1; i++)
+		if (shape[i] != 'D' && text[i] != shape[i])
+			goto bad;
+	if (digits(text, 4, &y) == -1 ||
+	    digits(text + 5, 2, &m) == -1 || digits(text + 8, 2, &d) == -1 ||
+	    digits(text + 11, 2, &h) == -1 || digits(text + 14, 2, &mi) == -1)
+		goto bad;
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > month_days(y, m)) {
+		error_set(err, EX_DATAERR, "time \"%s\": no such date",
+		    quote(text, q, sizeof q));
+		return -1;
+	}
+	if (h > 23 || mi > 59) {
+		error_set(err, EX_DATAERR, "time \"%s\": the time of day must "
+		    "be 00:00 to 23:59", quote(text, q, sizeof q));
+		return -1;
+	}
+	*t_r = resolve(z, days_from_civil(y, m, d) * DAY + h * 3600 +
+	    mi * 60);
+	return 0;
+bad:
+	error_set(err, EX_DATAERR, "time \"%s\": expected YYYY-MM-DD HH:MM",
+	    quote(text, q, sizeof q));
+	return -1;
+}
+
+const char *
+schedule_local_format(const struct schedule_zone *z, int64_t t, char *buf,
+    size_t len)
+{
+	int32_t off;
+	int64_t local, days, secs, y;
+	int m, d, aoff;
+
+	if (t < T_MIN || t > T_MAX) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	off = schedule_zone_offset(z, t);
+	local = t + off;
+	days = floor_div(local, DAY);
+	secs = local - days * DAY;
+	civil_from_days(days, &y, &m, &d);
+	aoff = off < 0 ? -off : off;
+	snprintf(buf, len, "%04lld-%02d-%02d %02d:%02d %c%02d%02d",
+	    (long long)y, m, d, (int)(secs / 3600), (int)(secs / 60 % 60),
+	    off < 0 ? '-' : '+', aoff / 3600, aoff / 60 % 60);
+	return buf;
+}
+
 int
 schedule_next(const struct schedule *s, const char *tz, int64_t after,
     int64_t *next_r, struct error *err)

@@ -119,6 +119,31 @@ int	 schedule_next_in(const struct schedule *s,
 	    struct error *err);
 
 /*
+ * Local wall times, for one-off sends (edition send --at) and listings.
+ *
+ * schedule_local_parse reads text "YYYY-MM-DD HH:MM" (exactly that:
+ * four-digit year 0001-9999, a real calendar date, 00:00 to 23:59) as a
+ * wall time in z and gives its instant by the wall-clock rules above: a
+ * time in a spring-forward gap is the first instant after the gap, a
+ * repeated one its first occurrence. 0 and *t_r, or -1 with EX_DATAERR
+ * and a one-line message quoting text.
+ */
+int	 schedule_local_parse(const char *text, const struct schedule_zone *z,
+	    int64_t *t_r, struct error *err);
+
+/* Enough for schedule_local_format's text, NUL included. */
+#define SCHEDULE_LOCAL_MAX	32
+
+/*
+ * Writes the wall time of instant t in z as "YYYY-MM-DD HH:MM +HHMM"
+ * (the offset from UTC in force at t, so a repeated hour stays
+ * unambiguous) into buf, len bytes (SCHEDULE_LOCAL_MAX suffices); t must
+ * lie in the years 1..9999, else buf holds "?". Returns buf.
+ */
+const char *schedule_local_format(const struct schedule_zone *z, int64_t t,
+	    char *buf, size_t len);
+
+/*
  * schedule_next_in in the zone called tz (as schedule_zone_open; NULL or
  * "" for the system's), opened and freed inside the call. Callers that ask
  * often should open the zone once and use schedule_next_in.

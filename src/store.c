@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +323,7 @@ enum q {
 	Q_JOB_START,
 	Q_JOB_END,
 	Q_JOB_ALL,
+	Q_QUEUE_COUNTS,
 	Q_COUNT
 };
 
@@ -682,6 +684,28 @@ static const char *const sql[Q_COUNT] = {
 	[Q_JOB_ALL] =
 	    "SELECT name, last_start, last_end, last_error, next_run FROM job"
 	    " ORDER BY name",
+	/* Each count is a range of an index: delivery_work for the
+	 * statuses, delivery_sent for the windows, edition_due for the
+	 * scheduled drafts; none scans the table. Without ANALYZE sqlite
+	 * would take delivery_work for the windows too and walk every sent
+	 * row, hence INDEXED BY. */
+	[Q_QUEUE_COUNTS] =
+	    "SELECT"
+	    " (SELECT count(*) FROM delivery WHERE status = 'queued'),"
+	    " (SELECT count(*) FROM delivery WHERE status = 'sending'),"
+	    " (SELECT count(*) FROM delivery WHERE status = 'deferred'),"
+	    " (SELECT min(next_try) FROM delivery WHERE status = 'deferred'),"
+	    " (SELECT count(*) FROM delivery WHERE status = 'failed'),"
+	    " (SELECT count(*) FROM delivery INDEXED BY delivery_sent"
+	    "   WHERE status = 'sent' AND done_at >= ?1),"
+	    " (SELECT count(*) FROM delivery INDEXED BY delivery_sent"
+	    "   WHERE status = 'sent' AND done_at >= ?2),"
+	    " (SELECT count(*) FROM edition WHERE send_at IS NOT NULL"
+	    "   AND status = 'draft'),"
+	    " (SELECT id FROM edition WHERE send_at IS NOT NULL"
+	    "   AND status = 'draft' ORDER BY send_at, id LIMIT 1),"
+	    " (SELECT min(send_at) FROM edition WHERE send_at IS NOT NULL"
+	    "   AND status = 'draft')",
 	[Q_EDITION_TEMPLATE] =
 	    "SELECT kind, template FROM edition WHERE id = ?1",
 	[Q_THEME_BY_ID] =
@@ -896,6 +920,23 @@ store_init(void)
 	sqlite3_initialize();
 }
 
+/*
+ * Creates a missing database file 0666 & ~umask. sqlite would make it
+ * 0644 & ~umask, which leaves a group that shares the database (the
+ * CLI's users and the daemon, doc/deployment.md) unable to write it;
+ * sqlite gives the -wal and -shm files the database file's mode, so this
+ * one open decides all three. An empty file is a new database to sqlite.
+ * Errors are left for sqlite3_open_v2 to report.
+ */
+static void
+create_shared(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+
+	if (fd != -1)
+		close(fd);
+}
+
 int
 store_open(const char *path, struct store **store_r, struct error *err)
 {
@@ -903,6 +944,7 @@ store_open(const char *path, struct store **store_r, struct error *err)
 	int rc;
 
 	st->path = xstrdup(path);
+	create_shared(path);
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -3170,6 +3212,28 @@ store_next_send_at(struct store *st, int64_t *t_r, struct error *err)
 		*t_r = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW ? 0 : fail(st, err, rc, "read scheduled sends");
+}
+
+int
+store_queue_counts(struct store *st, int64_t now, struct store_queue *q,
+    struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_QUEUE_COUNTS, err);
+	int64_t *out[] = { &q->queued, &q->sending, &q->deferred,
+	    &q->next_retry, &q->failed, &q->sent_hour, &q->sent_day,
+	    &q->scheduled, &q->next_send_id, &q->next_send_at };
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	memset(q, 0, sizeof *q);
+	sqlite3_bind_int64(s, 1, now - 3600);
+	sqlite3_bind_int64(s, 2, now - 86400);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
+			*out[i] = sqlite3_column_int64(s, (int)i);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : fail(st, err, rc, "count the queue");
 }
 
 int

@@ -606,6 +606,22 @@ int	store_editions_due(struct store *, int64_t now, int64_t *ids, int max,
 	    int *n_r, struct error *);
 
 /*
+ * The state of the send queue at instant now, for `temabrev status`:
+ * rows per status, the earliest retry of a deferred row (0: none),
+ * messages sent in the last hour and day (the windows of [smtp]), and
+ * the drafts scheduled with edition send --at (the earliest one's id and
+ * time; 0: none). Every count reads an index, never the whole table.
+ */
+struct store_queue {
+	int64_t	queued, sending, deferred, failed;
+	int64_t	next_retry;
+	int64_t	sent_hour, sent_day;
+	int64_t	scheduled, next_send_id, next_send_at;
+};
+int	store_queue_counts(struct store *, int64_t now, struct store_queue *,
+	    struct error *);
+
+/*
  * A background job's last run ("feeds", "inbox", "send", ...), written by
  * whoever ran it (the daemon or the CLI) and read by `temabrev status`.
  */

@@ -44,6 +44,8 @@ static const struct cli_cmd nouns[] = {
 	    "copy the live database consistently to FILE" },
 	{ "dkim", cmd_dkim, "keygen|check ...",
 	    "make DKIM keys and check that messages are signed" },
+	{ "status", cmd_status, "[--json]",
+	    "the daemon, the queue, the jobs, the feeds and the next digests" },
 };
 
 static void

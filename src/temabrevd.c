@@ -1083,6 +1083,9 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof d);
 	log_init("temabrevd", 0, getenv("TEMABREV_DEBUG") != NULL);
+	/* As temabrev does: the database, its -wal/-shm and the lock file
+	 * may be shared with a group, never with everyone. */
+	umask(umask(0) | 007);
 	while ((ch = getopt_long(argc, argv, "fnc:d:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': foreground = 1; break;

@@ -13,39 +13,8 @@ TEMABREVD="$TB_BUILDDIR/src/temabrevd"
 need_smtpd
 need_dovecot
 
-count() { ls "$1" 2>/dev/null | wc -l | tr -d ' '; }
-at_least() { [ "$(count "$1")" -ge "$2" ]; }
-# Stockholm wall time to Unix seconds.
-epoch() { TZ=Europe/Stockholm date -d "$1" +%s; }
-# dstart LOG [NOW]: the daemon in the foreground, its pid in DPID.
-dstart() {
-	if [ -n "${2:-}" ]; then
-		TEMABREV_NOW="@$2" "$TEMABREVD" -f --db "$DB" 2>"$1" &
-	else
-		"$TEMABREVD" -f --db "$DB" 2>"$1" &
-	fi
-	DPID=$!
-	wait_for 20 grep -q "started on" "$1"
-}
-# dstop: SIGTERM, and the milliseconds it took to exit in STOP_MS.
-dstop() {
-	t0=$(date +%s%N)
-	kill -TERM "$DPID"
-	wait "$DPID"
-	DRC=$?
-	STOP_MS=$((($(date +%s%N) - t0) / 1000000))
-	DPID=
-}
-alive() { kill -0 "$DPID" 2>/dev/null; }
+. "$TB_SRCDIR/tests/daemon-lib.sh"
 unsubscribed() { [ "$(status "$1" "$2")" = unsubscribed ]; }
-# done_sent ID N: edition ID is done with N sent.
-done_sent() {
-	tb edition show "$1" --json > "$TMP/es.json" 2>/dev/null &&
-	    "$PY" -c 'import json, sys
-e = json.loads(open(sys.argv[1]).readline())
-sys.exit(0 if e["status"] == "done" and e["counts"]["sent"] == int(sys.argv[2])
-    else 1)' "$TMP/es.json" "$2"
-}
 item() {
 	printf '<item><title>%s</title><link>https://msi.example.org/%s/</link>' \
 	    "$2" "$1"

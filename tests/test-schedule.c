@@ -1180,6 +1180,108 @@ START_TEST(test_tzif_crafted)
 }
 END_TEST
 
+/*
+ * One-off local times (edition send --at): the same wall-clock rules as
+ * schedules, and the refusals. want is the UTC instant, or NULL for a
+ * refusal whose message contains why; local is schedule_local_format's
+ * text of the instant.
+ */
+static const struct {
+	const char	*zone, *text, *want, *local, *why;
+} local_cases[] = {
+	{ "Europe/Stockholm", "2026-11-24 09:00", "2026-11-24T08:00:00Z",
+	    "2026-11-24 09:00 +0100", NULL },
+	{ "Europe/Stockholm", "2026-07-01 09:00", "2026-07-01T07:00:00Z",
+	    "2026-07-01 09:00 +0200", NULL },
+	/* Spring gap: 02:00-02:59 do not exist on 29 March 2026. */
+	{ "Europe/Stockholm", "2026-03-29 02:00", "2026-03-29T01:00:00Z",
+	    "2026-03-29 03:00 +0200", NULL },
+	{ "Europe/Stockholm", "2026-03-29 02:59", "2026-03-29T01:00:00Z",
+	    "2026-03-29 03:00 +0200", NULL },
+	{ "Europe/Stockholm", "2026-03-29 01:59", "2026-03-29T00:59:00Z",
+	    "2026-03-29 01:59 +0100", NULL },
+	{ "Europe/Stockholm", "2026-03-29 03:00", "2026-03-29T01:00:00Z",
+	    "2026-03-29 03:00 +0200", NULL },
+	/* Autumn: 02:00-02:59 occur twice on 25 October 2026, first wins. */
+	{ "Europe/Stockholm", "2026-10-25 02:30", "2026-10-25T00:30:00Z",
+	    "2026-10-25 02:30 +0200", NULL },
+	{ "Europe/Stockholm", "2026-10-25 03:00", "2026-10-25T02:00:00Z",
+	    "2026-10-25 03:00 +0100", NULL },
+	{ "UTC", "2028-02-29 23:59", "2028-02-29T23:59:00Z",
+	    "2028-02-29 23:59 +0000", NULL },
+	{ "America/St_Johns", "2026-01-15 12:00", "2026-01-15T15:30:00Z",
+	    "2026-01-15 12:00 -0330", NULL },
+	{ "UTC", "2027-02-29 10:00", NULL, NULL, "no such date" },
+	{ "UTC", "2026-04-31 10:00", NULL, NULL, "no such date" },
+	{ "UTC", "2026-13-01 10:00", NULL, NULL, "no such date" },
+	{ "UTC", "0000-01-01 10:00", NULL, NULL, "no such date" },
+	{ "UTC", "2026-11-24 24:00", NULL, NULL, "00:00 to 23:59" },
+	{ "UTC", "2026-11-24 09:60", NULL, NULL, "00:00 to 23:59" },
+	{ "UTC", "2026-11-24 9:00", NULL, NULL, "expected YYYY-MM-DD HH:MM" },
+	{ "UTC", "2026-11-24T09:00", NULL, NULL, "expected YYYY-MM-DD HH:MM" },
+	{ "UTC", "2026-11-24 09:00 ", NULL, NULL, "expected YYYY-MM-DD HH:MM" },
+	{ "UTC", "", NULL, NULL, "expected YYYY-MM-DD HH:MM" },
+	{ "UTC", "tomorrow", NULL, NULL, "expected YYYY-MM-DD HH:MM" },
+	{ "UTC", "2026-11-2x 09:00", NULL, NULL, "expected YYYY-MM-DD HH:MM" },
+};
+
+START_TEST(test_local_table)
+{
+	struct schedule_zone *z = zone(local_cases[_i].zone);
+	struct error err = { 0, "" };
+	char buf[SCHEDULE_LOCAL_MAX];
+	int64_t t = 0;
+	int r;
+
+	r = schedule_local_parse(local_cases[_i].text, z, &t, &err);
+	if (local_cases[_i].want == NULL) {
+		ck_assert_int_eq(r, -1);
+		ck_assert_int_eq(err.code, EX_DATAERR);
+		ck_assert_msg(strstr(err.msg, local_cases[_i].why) != NULL,
+		    "%s: %s", local_cases[_i].text, err.msg);
+		ck_assert_ptr_null(strchr(err.msg, '\n'));
+	} else {
+		ck_assert_msg(r == 0, "%s: %s", local_cases[_i].text, err.msg);
+		ck_assert_str_eq(iso(t), iso(utc(local_cases[_i].want)));
+		ck_assert_str_eq(schedule_local_format(z, t, buf, sizeof buf),
+		    local_cases[_i].local);
+	}
+	schedule_zone_free(z);
+}
+END_TEST
+
+/* Format, then parse: every minute around both 2026 switches comes back
+ * to itself except the repeated hour's second pass, which parses to its
+ * first occurrence (the wall-clock rule). */
+START_TEST(test_local_round_trip)
+{
+	struct schedule_zone *z = zone("Europe/Stockholm");
+	struct error err = { 0, "" };
+	char buf[SCHEDULE_LOCAL_MAX];
+	static const char *const from[] = { "2026-03-28T20:00Z",
+	    "2026-10-24T20:00Z" };
+
+	for (size_t k = 0; k < 2; k++)
+		for (int64_t t = utc(from[k]); t < utc(from[k]) + 12 * 3600;
+		    t += 60) {
+			int64_t back;
+
+			schedule_local_format(z, t, buf, sizeof buf);
+			buf[16] = '\0';	/* drop the offset */
+			CHECK(schedule_local_parse(buf, z, &back, &err) == 0,
+			    "%s: %s", buf, err.msg);
+			CHECK(back == t || (back == t - 3600 &&
+			    schedule_zone_offset(z, t) == 3600 &&
+			    schedule_zone_offset(z, back) == 7200),
+			    "%s: %s came back as %s", iso(t), buf, iso(back));
+		}
+	/* Outside the years 1..9999 nothing is formatted. */
+	ck_assert_str_eq(schedule_local_format(z, INT64_MAX, buf, sizeof buf),
+	    "?");
+	schedule_zone_free(z);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1209,6 +1311,9 @@ main(void)
 	tcase_add_test(tc, test_zone_system);
 	tcase_add_test(tc, test_tzif_truncated);
 	tcase_add_test(tc, test_tzif_crafted);
+	tcase_add_loop_test(tc, test_local_table, 0,
+	    sizeof local_cases / sizeof local_cases[0]);
+	tcase_add_test(tc, test_local_round_trip);
 	suite_add_tcase(s, tc);
 	return tbtest_run(s);
 }
