@@ -33,7 +33,8 @@ struct status {
 	int64_t			 now;
 	int			 json;
 	json_t			*arr;		/* JSON: the list being filled */
-	struct store_job	 jobs[NJOBS];	/* strings owned */
+	struct store_job	 jobs[NJOBS];	/* last_error: in errors */
+	char			*errors[NJOBS];	/* owned */
 	int			 failed;	/* a theme's schedule is bad */
 };
 
@@ -170,8 +171,10 @@ job_cb(const struct store_job *j, void *arg)
 		if (strcmp(j->name, job_names[i]) == 0) {
 			s->jobs[i] = *j;
 			s->jobs[i].name = job_names[i];
-			s->jobs[i].last_error = j->last_error ?
-			    xstrdup(j->last_error) : NULL;
+			free(s->errors[i]);
+			s->errors[i] = j->last_error ? xstrdup(j->last_error) :
+			    NULL;
+			s->jobs[i].last_error = s->errors[i];
 		}
 	return 0;
 }
@@ -444,7 +447,7 @@ done:
 	json_decref(root);
 	json_decref(s.arr);
 	for (size_t i = 0; i < NJOBS; i++)
-		free((char *)s.jobs[i].last_error);
+		free(s.errors[i]);
 	schedule_zone_free(s.z);
 	return rc;
 }
