@@ -577,6 +577,28 @@ add_headers(struct compose *c, const struct compose_rcpt *r,
 	return 0;
 }
 
+/*
+ * The rendered parts under the headers already added, signed when [dkim]
+ * is set, and the envelope: VERP sender bounces+TOKEN@, ASCII recipient.
+ */
+static int
+finish_message(struct compose *c, struct buf *out, size_t start,
+    const char *bounce, const char *ascii, char *envelope_from,
+    char *rcpt_ascii, struct error *err)
+{
+	if (mime_set_alternative(c->mime, c->text_out.data ? c->text_out.data :
+	    "", c->text_out.len, c->html_out.data ? c->html_out.data : "",
+	    c->html_out.len, err) == -1 ||
+	    mime_finish(c->mime, out, err) == -1)
+		return -1;
+	if (c->dkim_key != NULL && sign_message(c, out, start, err) == -1)
+		return -1;
+	snprintf(envelope_from, ADDR_MAX + 1, "bounces+%s@%s", bounce,
+	    c->list_domain);
+	memcpy(rcpt_ascii, ascii, strlen(ascii) + 1);
+	return 0;
+}
+
 int
 compose_message(struct compose *c, const struct compose_rcpt *r,
     struct buf *out, char *envelope_from, char *rcpt_ascii,
@@ -611,16 +633,9 @@ compose_message(struct compose *c, const struct compose_rcpt *r,
 	mime_reset(c->mime);
 	if (add_headers(c, r, a.ascii, unsub, reply, msgid, err) == -1)
 		goto done;
-	if (mime_set_alternative(c->mime, c->text_out.data ? c->text_out.data :
-	    "", c->text_out.len, c->html_out.data ? c->html_out.data : "",
-	    c->html_out.len, err) == -1 ||
-	    mime_finish(c->mime, out, err) == -1)
+	if (finish_message(c, out, start, bounce, a.ascii, envelope_from,
+	    rcpt_ascii, err) == -1)
 		goto done;
-	if (c->dkim_key != NULL && sign_message(c, out, start, err) == -1)
-		goto done;
-	snprintf(envelope_from, ADDR_MAX + 1, "bounces+%s@%s", bounce,
-	    c->list_domain);
-	memcpy(rcpt_ascii, a.ascii, strlen(a.ascii) + 1);
 	rc = 0;
 done:
 	json_decref(stack[1]);
@@ -734,16 +749,9 @@ compose_confirm(const struct config *cfg, struct store *st,
 	    template_render(c->text, &layer, 1, &c->text_out, err) == -1 ||
 	    confirm_headers(c, cc, a.ascii, msgid, err) == -1)
 		goto done;
-	if (mime_set_alternative(c->mime, c->text_out.data ? c->text_out.data :
-	    "", c->text_out.len, c->html_out.data ? c->html_out.data : "",
-	    c->html_out.len, err) == -1 ||
-	    mime_finish(c->mime, out, err) == -1)
+	if (finish_message(c, out, start, bounce, a.ascii, envelope_from,
+	    rcpt_ascii, err) == -1)
 		goto done;
-	if (c->dkim_key != NULL && sign_message(c, out, start, err) == -1)
-		goto done;
-	snprintf(envelope_from, ADDR_MAX + 1, "bounces+%s@%s", bounce,
-	    c->list_domain);
-	memcpy(rcpt_ascii, a.ascii, strlen(a.ascii) + 1);
 	rc = 0;
 done:
 	json_decref(layer);

@@ -260,7 +260,6 @@ enum q {
 	Q_SUBSCRIBER_BY_KEY,
 	Q_SUBSCRIBER_SUBS,
 	Q_SUBSCRIBER_ALL,
-	Q_SUBSCRIPTION_GET,
 	Q_SUBSCRIPTION_SET,
 	Q_EVENT_ADD,
 	Q_FORGET_EVENTS,
@@ -394,9 +393,6 @@ static const char *const sql[Q_COUNT] = {
 	    "CROSS JOIN source o ON o.id = x.source_id "
 	    "WHERE (?1 = 0 OR x.theme_id = ?1) AND (?2 IS NULL OR x.status = ?2) "
 	    "ORDER BY s.id, x.theme_id",
-	[Q_SUBSCRIPTION_GET] =
-	    "SELECT status FROM subscription "
-	    "WHERE subscriber_id = ?1 AND theme_id = ?2",
 	[Q_SUBSCRIPTION_SET] =
 	    "INSERT INTO subscription"
 	    " (subscriber_id, theme_id, status, created, since, source_id) "
@@ -1422,23 +1418,10 @@ int
 store_subscription_get(struct store *st, int64_t subscriber_id,
     int64_t theme_id, int *status_r, struct error *err)
 {
-	sqlite3_stmt *s = stmt(st, Q_SUBSCRIPTION_GET, err);
-	int rc;
+	int64_t since;
 
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, subscriber_id);
-	sqlite3_bind_int64(s, 2, theme_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*status_r = store_status_parse(col_text(s, 0));
-		sqlite3_reset(s);
-		return 1;
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return fail(st, err, rc, "read subscription");
-	return 0;
+	return store_subscription_info(st, subscriber_id, theme_id, status_r,
+	    &since, err);
 }
 
 /*

@@ -150,15 +150,24 @@ check "an unknown theme is refused" \
 # ---------------------------------------------------------------------
 # A pending subscription gets no edition.
 # ---------------------------------------------------------------------
-cat > "$TMP/feed.xml" <<'XML'
-<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0"><channel><title>MSI</title><link>https://msi.example.org/</link>
-<description>d</description>
-<item><title>Räksmörgåsar på Åland</title><link>https://msi.example.org/a/</link>
-<guid>a1</guid><pubDate>Mon, 15 Mar 2021 10:00:00 +0100</pubDate>
-<description>Om &lt;b&gt;samverkan&lt;/b&gt; &amp; annat.</description></item>
-</channel></rss>
-XML
+# feed ITEM...: writes the feed with those of its two items (a, b).
+feed() {
+	{
+		echo '<?xml version="1.0" encoding="UTF-8"?>'
+		echo '<rss version="2.0"><channel><title>MSI</title>'
+		echo '<link>https://msi.example.org/</link><description>d</description>'
+		for it in "$@"; do case $it in
+		a) echo '<item><title>Räksmörgåsar på Åland</title><link>https://msi.example.org/a/</link>'
+		   echo '<guid>a1</guid><pubDate>Mon, 15 Mar 2021 10:00:00 +0100</pubDate>'
+		   echo '<description>Om &lt;b&gt;samverkan&lt;/b&gt; &amp; annat.</description></item>' ;;
+		b) echo '<item><title>Andra &amp; tredje</title><link>https://msi.example.org/b/</link>'
+		   echo '<guid>b1</guid><pubDate>Tue, 16 Mar 2021 10:00:00 +0100</pubDate>'
+		   echo '<description>Mer om &lt;i&gt;samverkan&lt;/i&gt;.</description></item>' ;;
+		esac; done
+		echo '</channel></rss>'
+	} > "$TMP/feed.xml"
+}
+feed a
 run 0 tb feed add barn "$TMP/feed.xml"
 run 0 tb feed fetch
 # send_new SLUG SUBJECT: makes an edition of the new items and sends it.
@@ -270,18 +279,7 @@ check "... the log says: subscribe by mail, confirm by mail" \
 # ---------------------------------------------------------------------
 # The archive.
 # ---------------------------------------------------------------------
-cat > "$TMP/feed.xml" <<'XML'
-<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0"><channel><title>MSI</title><link>https://msi.example.org/</link>
-<description>d</description>
-<item><title>Räksmörgåsar på Åland</title><link>https://msi.example.org/a/</link>
-<guid>a1</guid><pubDate>Mon, 15 Mar 2021 10:00:00 +0100</pubDate>
-<description>Om samverkan.</description></item>
-<item><title>Andra &amp; tredje</title><link>https://msi.example.org/b/</link>
-<guid>b1</guid><pubDate>Tue, 16 Mar 2021 10:00:00 +0100</pubDate>
-<description>Mer om &lt;i&gt;samverkan&lt;/i&gt;.</description></item>
-</channel></rss>
-XML
+feed a b
 run 0 tb feed fetch
 sleep 1
 check "a second edition is sent" send_new barn "Andra numret <&>"
