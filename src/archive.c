@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,7 +49,10 @@ esc(struct buf *b, const char *s)
 	html_escape(s ? s : "", s ? strlen(s) : 0, b);
 }
 
-/* Writes data to path through a temporary file and a rename. */
+/*
+ * Writes data to path through a temporary file and a rename. The files
+ * are public: readable by all (a web server) whatever the umask.
+ */
 static int
 write_atomic(const char *path, const struct buf *data, struct error *err)
 {
@@ -56,6 +60,11 @@ write_atomic(const char *path, const struct buf *data, struct error *err)
 	FILE *fp = fopen(tmp, "wb");
 	int ok;
 
+	if (fp != NULL && fchmod(fileno(fp), 0644) == -1) {
+		fclose(fp);
+		unlink(tmp);
+		fp = NULL;
+	}
 	if (fp == NULL) {
 		error_set(err, EX_CANTCREAT, "%s: %s", tmp, strerror(errno));
 		free(tmp);
@@ -353,7 +362,8 @@ build_theme(const struct config *cfg, struct store *st,
 	}
 	if (store_edition_foreach(st, t->id, collect, &tf, err) == -1)
 		goto done;
-	qsort(tf.e, tf.n, sizeof *tf.e, newest_first);
+	if (tf.n > 1)
+		qsort(tf.e, tf.n, sizeof *tf.e, newest_first);
 	for (size_t i = 0; i < tf.n; i++) {
 		if (write_page(&tf, &tf.e[i]) == -1)
 			goto done;
