@@ -163,6 +163,8 @@ feed() {
 		b) echo '<item><title>Andra &amp; tredje</title><link>https://msi.example.org/b/</link>'
 		   echo '<guid>b1</guid><pubDate>Tue, 16 Mar 2021 10:00:00 +0100</pubDate>'
 		   echo '<description>Mer om &lt;i&gt;samverkan&lt;/i&gt;.</description></item>' ;;
+		c) echo '<item><title>Tredje</title><link>https://msi.example.org/c/</link>'
+		   echo '<guid>c1</guid><description>Om bibliotek.</description></item>' ;;
 		esac; done
 		echo '</channel></rss>'
 	} > "$TMP/feed.xml"
@@ -321,5 +323,48 @@ check "... leaving no temporary files" \
     test "$(find "$TMP/arch" -name '*.tmp.*' | wc -l)" -eq 0
 check "an unknown theme is refused" run 65 tb archive build --theme nosuch --out "$TMP/arch"
 check "--out is required" run 64 tb archive build
+
+# ---------------------------------------------------------------------
+# The daemon: hourly expiry, and the archive rebuilt after a send.
+# ---------------------------------------------------------------------
+TEMABREVD="$TB_BUILDDIR/src/temabrevd"
+# wait_for SECONDS CMD...: CMD until it succeeds, five tries a second.
+wait_for() {
+	wf_n=$(($1 * 5)); shift
+	wf_i=0
+	while [ $wf_i -lt $wf_n ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+		wf_i=$((wf_i + 1))
+	done
+	return 1
+}
+printf '[archive]\ndir = %s\n' "$TMP/darch" >> "$TMP/t.conf"
+run 0 env TEMABREV_NOW=$T0 "$TEMABREV" --db "$DB" sub add gun@example.org \
+    --theme barn --confirm --no-send
+feed a b c
+run 0 tb feed fetch
+run 0 tb edition new barn --subject "Tredje numret"
+ED3=$(tb edition list --json | "$PY" -c 'import json, sys
+print([json.loads(l)["id"] for l in sys.stdin][-1])')
+# Due at once: the daemon's schedule job queues it, its send job sends it.
+"$TB_SQLITE3" "$DB" "UPDATE edition SET send_at = 1 WHERE id = $ED3"
+"$TEMABREVD" -f --db "$DB" 2>"$TMP/d.log" &
+DPID=$!
+PIDS="$PIDS $DPID"
+check "temabrevd starts" wait_for 20 grep -q "started on" "$TMP/d.log"
+check "... removes the request older than pending_days at once" \
+    wait_for 30 sh -c "! '$TEMABREV' --db '$DB' sub show gun@example.org"
+check "... and logs it" \
+    grep -q "1 pending subscription not confirmed in 7 days" "$TMP/d.log"
+check "... sends the due edition and writes the archive" \
+    wait_for 60 test -f "$TMP/darch/barn/$ED3.html"
+check "... whose feed then has all three editions" \
+    wait_for 10 "$PY" "$ACHK" feed "$TMP/darch/barn/feed.xml" 3
+check "... readable by a web server" \
+    sh -c "ls -l '$TMP/darch/barn/feed.xml' | grep -q '^-rw-r--r--'"
+kill -TERM "$DPID" 2>/dev/null
+check "temabrevd stops on SIGTERM" wait_for 30 sh -c "! kill -0 $DPID"
+sed 's/^/# /' "$TMP/d.log" | grep -i -e expire -e archive -e "not confirmed" -e warn
 
 done_testing
