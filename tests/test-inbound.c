@@ -1032,6 +1032,11 @@ static const struct optin_case optin_cases[] = {
 	  INBOUND_CONFIRM },
 	{ "Confirm+%s@LISTS.EXAMPLE.ORG", "", "Re: x", "\r\n",
 	  INBOUND_CONFIRM },
+	/* Found in Cc and Delivered-To as well as To. */
+	{ "news@example.net\r\nCc: <confirm+%s@" DOMAIN ">", "", "Re: x",
+	  "ja\r\n", INBOUND_CONFIRM },
+	{ "lists@" DOMAIN "\r\nDelivered-To: confirm+%s@" DOMAIN, "",
+	  "Re: x", "ja\r\n", INBOUND_CONFIRM },
 	/* An empty reply still confirms: the token is the proof. */
 	{ "confirm+%s@" DOMAIN, "", "", "", INBOUND_CONFIRM },
 	/* Auto-replies never confirm, by header or by subject. */
