@@ -321,6 +321,14 @@ check "building again replaces the files in place" \
     run 0 tb archive build --theme barn --out "$TMP/arch"
 check "... leaving no temporary files" \
     test "$(find "$TMP/arch" -name '*.tmp.*' | wc -l)" -eq 0
+{ cat "$TMP/t.conf"; printf '[archive]\nurl = https://arkiv.example.org/nyhetsbrev/\n'; } > "$TMP/url.conf"
+check "with [archive] url the feed's links are absolute" \
+    run 0 env TEMABREV_CONFIG="$TMP/url.conf" "$TEMABREV" --db "$DB" \
+    archive build --theme barn --out "$TMP/arch-url"
+check "... self" grep -q 'rel="self" type="application/atom+xml" href="https://arkiv.example.org/nyhetsbrev/barn/feed.xml"' \
+    "$TMP/arch-url/barn/feed.xml"
+check "... and each entry's page" grep -q "href=\"https://arkiv.example.org/nyhetsbrev/barn/$FIRST\"" \
+    "$TMP/arch-url/barn/feed.xml"
 check "an unknown theme is refused" run 65 tb archive build --theme nosuch --out "$TMP/arch"
 check "--out is required" run 64 tb archive build
 
