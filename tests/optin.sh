@@ -278,6 +278,24 @@ check "... dan is active" test "$(status dan@example.org barn)" = active
 check "... the log says: subscribe by mail, confirm by mail" \
     sh -c "'$TEMABREV' --db '$DB' sub show dan@example.org | grep -c ' mail' | grep -qx 2"
 
+# The mail server down when a request arrives: the request stays pending,
+# the pass goes on, and the day's allowance is not spent.
+sed "s/^port = $SPORT\$/port = 1/" "$TMP/t.conf" > "$TMP/down.conf"
+{
+	printf 'From: <hans@example.org>\nTo: barn+subscribe@lists.example.org\n'
+	printf 'Subject: subscribe\nMessage-ID: <req3@example.org>\n\nhej\n'
+} > "$M/req-down"
+check "a request while the mail server is down is delivered" deliver "$M/req-down"
+check "inbox process still succeeds" \
+    run 0 env TEMABREV_CONFIG="$TMP/down.conf" timeout 120 "$TEMABREV" \
+    --db "$DB" inbox process
+check "... says the confirmation was not sent" \
+    has "confirmation mail not sent" "$TMP/out"
+check "... hans is pending" test "$(status hans@example.org barn)" = pending
+check "asking again with the server up sends the mail at once" \
+    run 0 tbt sub add hans@example.org --theme barn --confirm
+check "... one mail" test "$(ncap hans@example.org)" -eq 1
+
 # ---------------------------------------------------------------------
 # The archive.
 # ---------------------------------------------------------------------
