@@ -245,20 +245,29 @@ add_intro(json_t *ed, const char *intro)
 	buf_free(&h);
 }
 
+/* The theme as templates see it: theme.slug, theme.name, ... */
+static json_t *
+theme_json(const struct store_theme *t)
+{
+	json_t *theme = json_object();
+
+	json_object_set_new(theme, "slug", jstr(t->slug));
+	json_object_set_new(theme, "name", jstr(t->name));
+	json_object_set_new(theme, "description", jstr(t->description));
+	return theme;
+}
+
 static int
 edition_layer(struct compose *c, struct store *st,
     const struct store_edition *e, const struct store_theme *t,
     struct error *err)
 {
 	struct items_ctx ic = { json_array(), e->lang };
-	json_t *ed = json_object(), *theme = json_object();
+	json_t *ed = json_object();
 	char date[64];
 
 	c->edition = ed;
-	json_object_set_new(theme, "slug", jstr(t->slug));
-	json_object_set_new(theme, "name", jstr(t->name));
-	json_object_set_new(theme, "description", jstr(t->description));
-	json_object_set_new(ed, "theme", theme);
+	json_object_set_new(ed, "theme", theme_json(t));
 	json_object_set_new(ed, "lang", jstr(e->lang));
 	json_object_set_new(ed, "org", jstr(c->from_display));
 	json_object_set_new(ed, "subject", jstr(e->subject));
@@ -647,13 +656,10 @@ static json_t *
 confirm_layer(struct compose *c, const struct store_theme *t,
     const struct compose_confirm *cc, const char *subject, const char *to)
 {
-	json_t *o = json_object(), *theme = json_object();
+	json_t *o = json_object();
 	char *v;
 
-	json_object_set_new(theme, "slug", jstr(t->slug));
-	json_object_set_new(theme, "name", jstr(t->name));
-	json_object_set_new(theme, "description", jstr(t->description));
-	json_object_set_new(o, "theme", theme);
+	json_object_set_new(o, "theme", theme_json(t));
 	json_object_set_new(o, "lang", jstr(t->lang));
 	json_object_set_new(o, "org", jstr(c->from_display));
 	json_object_set_new(o, "subject", jstr(subject));
