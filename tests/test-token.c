@@ -466,6 +466,13 @@ START_TEST(test_confirm)
 	token_confirm_make(t, 41, 0, 1790000000, tok, sizeof tok);
 	ck_assert_int_eq(token_confirm_parse(t, tok, &c), -1);
 	ck_assert_int_eq(token_confirm_parse(t, "", &c), -1);
+	/* confirm+TOKEN fits a 64-octet local part (RFC 5321) for any
+	 * subscriber below 2^32 and issue times past 2100. */
+	ck_assert_int_gt(token_confirm_make(t, 4294967295LL, 1048575,
+	    8589934591LL, tok, sizeof tok), 0);
+	ck_assert_int_le(strlen("confirm+") + strlen(tok), 64);
+	ck_assert_int_eq(token_confirm_parse(t, tok, &c), 0);
+	ck_assert_int_eq(c.issued, 8589934591LL);
 	token_free(t);
 	token_free(other);
 }
