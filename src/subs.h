@@ -21,7 +21,9 @@ struct subs;
 
 /*
  * A context over an open store and the installation secret (both
- * borrowed; they must outlive it). Caller frees with subs_free.
+ * borrowed; they must outlive it). Like a store handle, use it from one
+ * thread at a time (a web worker makes its own). Caller frees with
+ * subs_free.
  */
 struct subs *subs_new(struct store *, struct secret *);
 void	subs_free(struct subs *);
