@@ -95,5 +95,6 @@ int	cmd_dkim(struct cli *, int, char **);
 int	cmd_inbox(struct cli *, int, char **);
 int	cmd_bounces(struct cli *, int, char **);
 int	cmd_status(struct cli *, int, char **);
+int	cmd_archive(struct cli *, int, char **);
 
 #endif

@@ -12,11 +12,14 @@
 
 #include "addr.h"
 #include "cli.h"
+#include "conf.h"
 #include "store.h"
 #include "subs.h"
 
 #define U_ADD "temabrev sub add EMAIL [--name NAME] --theme SLUG[,SLUG...] " \
-	"[--force]"
+	"[--force | --confirm [--no-send]]"
+#define U_CONFIRM "temabrev sub confirm TOKEN"
+#define U_EXPIRE "temabrev sub expire"
 #define U_RM "temabrev sub rm EMAIL [--theme SLUG]"
 #define U_LIST "temabrev sub list [--theme SLUG] [--status STATUS] [--json]"
 #define U_SHOW "temabrev sub show EMAIL [--json]"
@@ -29,7 +32,7 @@ struct sub_opts {
 	const char	*name;
 	char		*themes;	/* as given: "a,b" */
 	const char	*status;
-	int		 force, json, all, safe;
+	int		 force, json, all, safe, confirm, no_send;
 };
 
 static int
@@ -44,6 +47,8 @@ parse(int argc, char **argv, struct sub_opts *o, const char *usage,
 		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "spreadsheet-safe", no_argument, NULL, 'S' },
+		{ "confirm", no_argument, NULL, 'c' },
+		{ "no-send", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -61,6 +66,8 @@ parse(int argc, char **argv, struct sub_opts *o, const char *usage,
 		case 'j': o->json = 1; break;
 		case 'a': o->all = 1; break;
 		case 'S': o->safe = 1; break;
+		case 'c': o->confirm = 1; break;
+		case 'N': o->no_send = 1; break;
 		case 'h':
 			printf("usage: %s\n", usage);
 			*help = 1;
@@ -105,6 +112,65 @@ report_stderr(void *arg, const char *line)
 	fprintf(stderr, "%s\n", line);
 }
 
+/* What one --confirm request came to, for the communicator. */
+static void
+print_request(struct cli *c, const char *slug,
+    const struct subs_request_result *r)
+{
+	const struct config *cfg = cli_conf(c);
+
+	switch (r->outcome) {
+	case SUBS_REQ_MAILED:
+		printf("%s: pending in %s; confirmation mail sent\n", r->email,
+		    slug);
+		break;
+	case SUBS_REQ_NOT_SENT:
+		printf("%s: pending in %s; no mail sent (--no-send)\n",
+		    r->email, slug);
+		if (cfg->base_url != NULL && *cfg->base_url != '\0')
+			printf("confirm link: %s/c/%s\n", cfg->base_url,
+			    r->token);
+		printf("confirm address: confirm+%s@%s\n", r->token,
+		    cfg->list_domain ? cfg->list_domain : "LIST_DOMAIN");
+		printf("token: %s\n", r->token);
+		break;
+	case SUBS_REQ_THROTTLED:
+		printf("%s: pending in %s; no mail: one went to this address "
+		    "less than 24 hours ago\n", r->email, slug);
+		break;
+	case SUBS_REQ_ACTIVE:
+		printf("%s: already active in %s; nothing sent\n", r->email,
+		    slug);
+		break;
+	case SUBS_REQ_SUPPRESSED:
+		printf("%s: on the suppression list; nothing stored or sent\n",
+		    r->email);
+		break;
+	}
+}
+
+/* sub add --confirm: double opt-in, one request per theme. */
+static int
+add_confirm(struct cli *c, const char *email, const struct sub_opts *o,
+    char **slugs, size_t n)
+{
+	struct subs_request_result r;
+	struct subs *s = cli_subs(c);
+
+	if (o->force)
+		return cli_error(EX_USAGE, "--force and --confirm exclude "
+		    "each other");
+	subs_set_config(s, cli_conf(c));
+	for (size_t k = 0; k < n; k++) {
+		if (subs_request(s, email, o->name, slugs[k], "cli",
+		    util_now(), o->no_send ? SUBS_NO_SEND : 0, &r,
+		    &c->err) == -1)
+			return cli_fail(c);
+		print_request(c, slugs[k], &r);
+	}
+	return 0;
+}
+
 static int
 sub_add(struct cli *c, int argc, char **argv)
 {
@@ -115,10 +181,12 @@ sub_add(struct cli *c, int argc, char **argv)
 
 	if ((i = parse(argc, argv, &o, U_ADD, &help)) == -1)
 		return help ? 0 : cli_usage(U_ADD);
-	if (argc - i != 1 || o.themes == NULL)
+	if (argc - i != 1 || o.themes == NULL || (o.no_send && !o.confirm))
 		return cli_usage(U_ADD);
 	if ((n = split_slugs(o.themes, slugs, MAX_THEMES)) == 0)
 		return cli_usage(U_ADD);
+	if (o.confirm)
+		return add_confirm(c, argv[i], &o, slugs, n);
 	if (subs_add(cli_subs(c), argv[i], o.name, slugs, n, o.force,
 	    o.force ? "cli --force" : "cli", report_stdout, NULL,
 	    &c->err) == -1)
@@ -264,10 +332,15 @@ show_cb(const struct store_subscriber *s, void *arg)
 	}
 	printf("email:    %s\nname:     %s\ncreated:  %s\n", s->email,
 	    s->name, util_iso_time(s->created, buf));
-	for (size_t i = 0; i < s->nsubs; i++)
+	for (size_t i = 0; i < s->nsubs; i++) {
 		printf("theme:    %-24s %-12s since %s (%s)\n", s->subs[i].slug,
 		    store_status_name(s->subs[i].status),
 		    util_iso_time(s->subs[i].since, buf), s->subs[i].reason);
+		if (s->subs[i].status == STORE_PENDING)
+			printf("          waits for confirmation until %s\n",
+			    util_iso_time(s->subs[i].since + 86400 *
+			    cli_conf(ss->c)->subscribe_pending_days, buf));
+	}
 	printf("history:\n");
 	return store_event_foreach(ss->c->store, s->id, event_cb, ss,
 	    &ss->c->err) == -1 ? -1 : 0;
@@ -365,9 +438,62 @@ sub_forget(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+static int
+sub_confirm(struct cli *c, int argc, char **argv)
+{
+	static const char *const words[] = {
+		[SUBS_CONFIRMED] = "confirmed: now active",
+		[SUBS_CONFIRMED_BEFORE] = "already confirmed: active",
+	};
+	struct subs_confirm_result r;
+	struct sub_opts o;
+	int i, help;
+
+	if ((i = parse(argc, argv, &o, U_CONFIRM, &help)) == -1)
+		return help ? 0 : cli_usage(U_CONFIRM);
+	if (argc - i != 1)
+		return cli_usage(U_CONFIRM);
+	if (subs_confirm(cli_subs(c), argv[i],
+	    cli_conf(c)->subscribe_pending_days, "cli", util_now(), &r,
+	    &c->err) == -1)
+		return cli_fail(c);
+	if (r.outcome == SUBS_CONFIRM_INVALID)
+		return cli_error(EX_DATAERR, "token %.64s: not a confirmation "
+		    "token of this installation", argv[i]);
+	if (r.outcome == SUBS_CONFIRM_EXPIRED)
+		return cli_error(EX_DATAERR, "token %.64s: expired, or the "
+		    "request it answers is gone", argv[i]);
+	printf("%s\n", words[r.outcome]);
+	return 0;
+}
+
+static int
+sub_expire(struct cli *c, int argc, char **argv)
+{
+	struct sub_opts o;
+	int64_t n;
+	int i, help;
+
+	if ((i = parse(argc, argv, &o, U_EXPIRE, &help)) == -1)
+		return help ? 0 : cli_usage(U_EXPIRE);
+	if (argc != i)
+		return cli_usage(U_EXPIRE);
+	if (subs_expire(cli_subs(c), util_now(),
+	    cli_conf(c)->subscribe_pending_days, "expire", &n, &c->err) == -1)
+		return cli_fail(c);
+	printf("%lld pending subscription%s expired\n", (long long)n,
+	    n == 1 ? "" : "s");
+	return 0;
+}
+
 static const struct cli_cmd verbs[] = {
 	{ "add", sub_add, "EMAIL [--name NAME] --theme SLUG[,SLUG...] "
-	    "[--force]", "subscribe (or re-activate) an address" },
+	    "[--force | --confirm [--no-send]]",
+	    "subscribe an address (--confirm: double opt-in)" },
+	{ "confirm", sub_confirm, "TOKEN",
+	    "confirm a pending subscription with its token" },
+	{ "expire", sub_expire, "",
+	    "remove pending subscriptions older than pending_days" },
 	{ "rm", sub_rm, "EMAIL [--theme SLUG]",
 	    "unsubscribe from one theme, or from all" },
 	{ "list", sub_list, "[--theme SLUG] [--status STATUS] [--json]",

@@ -245,20 +245,29 @@ add_intro(json_t *ed, const char *intro)
 	buf_free(&h);
 }
 
+/* The theme as templates see it: theme.slug, theme.name, ... */
+static json_t *
+theme_json(const struct store_theme *t)
+{
+	json_t *theme = json_object();
+
+	json_object_set_new(theme, "slug", jstr(t->slug));
+	json_object_set_new(theme, "name", jstr(t->name));
+	json_object_set_new(theme, "description", jstr(t->description));
+	return theme;
+}
+
 static int
 edition_layer(struct compose *c, struct store *st,
     const struct store_edition *e, const struct store_theme *t,
     struct error *err)
 {
 	struct items_ctx ic = { json_array(), e->lang };
-	json_t *ed = json_object(), *theme = json_object();
+	json_t *ed = json_object();
 	char date[64];
 
 	c->edition = ed;
-	json_object_set_new(theme, "slug", jstr(t->slug));
-	json_object_set_new(theme, "name", jstr(t->name));
-	json_object_set_new(theme, "description", jstr(t->description));
-	json_object_set_new(ed, "theme", theme);
+	json_object_set_new(ed, "theme", theme_json(t));
 	json_object_set_new(ed, "lang", jstr(e->lang));
 	json_object_set_new(ed, "org", jstr(c->from_display));
 	json_object_set_new(ed, "subject", jstr(e->subject));
@@ -308,15 +317,54 @@ load_dkim(struct compose *c, const struct config *cfg, struct error *err)
 	return 0;
 }
 
-int
-compose_new(const struct config *cfg, struct store *st,
-    const struct secret *secret, int64_t edition_id, struct compose **r,
-    struct error *err)
+/*
+ * From, list domain and web base for a message of theme t; with sign,
+ * the DKIM key for that From too.
+ */
+static int
+setup_sender(struct compose *c, const struct config *cfg,
+    const struct store_theme *t, int sign, struct error *err)
+{
+	const char *from = t->from_addr ? t->from_addr : cfg->from;
+
+	if (need(from, "from", err) == -1 ||
+	    need(cfg->list_domain, "list_domain", err) == -1)
+		return -1;
+	if (theme_parse_from(from, &c->from_display, c->from_ascii,
+	    err) == -1)
+		return -1;
+	if (sign && load_dkim(c, cfg, err) == -1)
+		return -1;
+	c->theme_id = t->id;
+	c->slug = xstrdup(t->slug);
+	c->list_domain = xstrdup(cfg->list_domain);
+	c->base_url = cfg->base_url && *cfg->base_url ?
+	    xstrdup(cfg->base_url) : NULL;
+	return 0;
+}
+
+static int
+compile_pair(struct compose *c, const struct config *cfg, const char *name,
+    const char *lang, struct error *err)
+{
+	return compile_one(cfg->templates, name, lang, "html", &c->html,
+	    err) == 0 && compile_one(cfg->templates, name, lang, "txt",
+	    &c->text, err) == 0 ? 0 : -1;
+}
+
+/*
+ * An edition's compose context. In archive mode nothing is signed or
+ * tokened, and the edition layer says archive and carries the date the
+ * edition went out, not today's.
+ */
+static int
+open_edition(const struct config *cfg, struct store *st,
+    const struct secret *secret, int64_t edition_id, int archive,
+    struct compose **r, struct error *err)
 {
 	struct compose *c = xcalloc(1, sizeof *c);
 	struct store_edition *e = NULL;
 	struct store_theme *t = NULL;
-	const char *from;
 	int rc;
 
 	if ((rc = store_edition_get(st, edition_id, &e, err)) != 1) {
@@ -327,30 +375,23 @@ compose_new(const struct config *cfg, struct store *st,
 	}
 	if (store_theme_get(st, e->slug, &t, err) != 1)
 		goto fail;
-	from = t->from_addr ? t->from_addr : cfg->from;
-	if (need(from, "from", err) == -1 ||
-	    need(cfg->list_domain, "list_domain", err) == -1)
-		goto fail;
-	if (theme_parse_from(from, &c->from_display, c->from_ascii,
-	    err) == -1)
-		goto fail;
-	if (load_dkim(c, cfg, err) == -1)
+	if (setup_sender(c, cfg, t, !archive, err) == -1)
 		goto fail;
 	c->edition_id = e->id;
-	c->theme_id = e->theme_id;
 	c->subject = xstrdup(e->subject);
-	c->slug = xstrdup(e->slug);
-	c->list_domain = xstrdup(cfg->list_domain);
-	c->base_url = cfg->base_url && *cfg->base_url ?
-	    xstrdup(cfg->base_url) : NULL;
-	if (compile_one(cfg->templates, e->template_name, e->lang, "html",
-	    &c->html, err) == -1 ||
-	    compile_one(cfg->templates, e->template_name, e->lang, "txt",
-	    &c->text, err) == -1)
+	if (compile_pair(c, cfg, e->template_name, e->lang, err) == -1)
 		goto fail;
 	if (edition_layer(c, st, e, t, err) == -1)
 		goto fail;
-	c->tokens = token_new(secret);
+	if (archive) {
+		char date[64];
+
+		compose_local_date(e->queued ? e->queued : e->created,
+		    e->lang, date, sizeof date);
+		json_object_set_new(c->edition, "date", jstr(date));
+		json_object_set_new(c->edition, "archive", json_true());
+	} else
+		c->tokens = token_new(secret);
 	c->mime = mime_new();
 	store_edition_free(e);
 	store_theme_free(t);
@@ -361,6 +402,30 @@ fail:
 	store_theme_free(t);
 	compose_free(c);
 	return -1;
+}
+
+int
+compose_new(const struct config *cfg, struct store *st,
+    const struct secret *secret, int64_t edition_id, struct compose **r,
+    struct error *err)
+{
+	return open_edition(cfg, st, secret, edition_id, 0, r, err);
+}
+
+int
+compose_archive_html(const struct config *cfg, struct store *st,
+    int64_t edition_id, struct buf *out, struct error *err)
+{
+	struct compose *c = NULL;
+	json_t *stack[1];
+	int rc;
+
+	if (open_edition(cfg, st, NULL, edition_id, 1, &c, err) == -1)
+		return -1;
+	stack[0] = c->edition;
+	rc = template_render(c->html, stack, 1, out, err);
+	compose_free(c);
+	return rc;
 }
 
 void
@@ -521,6 +586,28 @@ add_headers(struct compose *c, const struct compose_rcpt *r,
 	return 0;
 }
 
+/*
+ * The rendered parts under the headers already added, signed when [dkim]
+ * is set, and the envelope: VERP sender bounces+TOKEN@, ASCII recipient.
+ */
+static int
+finish_message(struct compose *c, struct buf *out, size_t start,
+    const char *bounce, const char *ascii, char *envelope_from,
+    char *rcpt_ascii, struct error *err)
+{
+	if (mime_set_alternative(c->mime, c->text_out.data ? c->text_out.data :
+	    "", c->text_out.len, c->html_out.data ? c->html_out.data : "",
+	    c->html_out.len, err) == -1 ||
+	    mime_finish(c->mime, out, err) == -1)
+		return -1;
+	if (c->dkim_key != NULL && sign_message(c, out, start, err) == -1)
+		return -1;
+	snprintf(envelope_from, ADDR_MAX + 1, "bounces+%s@%s", bounce,
+	    c->list_domain);
+	memcpy(rcpt_ascii, ascii, strlen(ascii) + 1);
+	return 0;
+}
+
 int
 compose_message(struct compose *c, const struct compose_rcpt *r,
     struct buf *out, char *envelope_from, char *rcpt_ascii,
@@ -555,18 +642,126 @@ compose_message(struct compose *c, const struct compose_rcpt *r,
 	mime_reset(c->mime);
 	if (add_headers(c, r, a.ascii, unsub, reply, msgid, err) == -1)
 		goto done;
-	if (mime_set_alternative(c->mime, c->text_out.data ? c->text_out.data :
-	    "", c->text_out.len, c->html_out.data ? c->html_out.data : "",
-	    c->html_out.len, err) == -1 ||
-	    mime_finish(c->mime, out, err) == -1)
+	if (finish_message(c, out, start, bounce, a.ascii, envelope_from,
+	    rcpt_ascii, err) == -1)
 		goto done;
-	if (c->dkim_key != NULL && sign_message(c, out, start, err) == -1)
-		goto done;
-	snprintf(envelope_from, ADDR_MAX + 1, "bounces+%s@%s", bounce,
-	    c->list_domain);
-	memcpy(rcpt_ascii, a.ascii, strlen(a.ascii) + 1);
 	rc = 0;
 done:
 	json_decref(stack[1]);
+	return rc;
+}
+
+/* The double opt-in mail's own data: no edition, no name. */
+static json_t *
+confirm_layer(struct compose *c, const struct store_theme *t,
+    const struct compose_confirm *cc, const char *subject, const char *to)
+{
+	json_t *o = json_object();
+	char *v;
+
+	json_object_set_new(o, "theme", theme_json(t));
+	json_object_set_new(o, "lang", jstr(t->lang));
+	json_object_set_new(o, "org", jstr(c->from_display));
+	json_object_set_new(o, "subject", jstr(subject));
+	json_object_set_new(o, "email", jstr(to));
+	v = c->base_url ? xasprintf("%s/c/%s", c->base_url, cc->token) :
+	    xstrdup("");
+	json_object_set_new(o, "confirm_url", jstr(v));
+	free(v);
+	v = xasprintf("confirm+%s@%s", cc->token, c->list_domain);
+	json_object_set_new(o, "confirm_address", jstr(v));
+	free(v);
+	json_object_set_new(o, "pending_days",
+	    json_integer((json_int_t)cc->pending_days));
+	return o;
+}
+
+static int
+confirm_headers(struct compose *c, const struct compose_confirm *cc,
+    const char *rcpt_ascii, const char *msgid, struct error *err)
+{
+	char date[MIME_DATE_LEN], *v;
+	int rc;
+
+	mime_date((time_t)util_now(), date);
+	if (mime_add_addr_header(c->mime, "From", c->from_display,
+	    c->from_ascii, err) == -1 ||
+	    mime_add_addr_header(c->mime, "To", NULL, rcpt_ascii, err) == -1 ||
+	    mime_add_text_header(c->mime, "Subject", c->subject, err) == -1 ||
+	    mime_add_raw_header(c->mime, "Date", date, err) == -1)
+		return -1;
+	v = xasprintf("<%s.%llx@%s>", msgid, (unsigned long long)cc->issued,
+	    c->list_domain);
+	rc = mime_add_raw_header(c->mime, "Message-ID", v, err);
+	free(v);
+	if (rc == -1)
+		return -1;
+	v = xasprintf("confirm+%s@%s", cc->token, c->list_domain);
+	rc = mime_add_addr_header(c->mime, "Reply-To", c->from_display, v,
+	    err);
+	free(v);
+	if (rc == -1)
+		return -1;
+	/* RFC 3834: an answer to a mailed request is auto-replied; either
+	 * way no vacation responder should answer it. */
+	return mime_add_raw_header(c->mime, "Auto-Submitted", cc->answers_mail ?
+	    "auto-replied" : "auto-generated", err) == -1 ||
+	    mime_add_raw_header(c->mime, "X-Auto-Response-Suppress", "All",
+	    err) == -1 ? -1 : 0;
+}
+
+int
+compose_confirm(const struct config *cfg, struct store *st,
+    const struct secret *secret, const struct compose_confirm *cc,
+    struct buf *out, char *envelope_from, char *rcpt_ascii,
+    struct error *err)
+{
+	struct compose *c = xcalloc(1, sizeof *c);
+	struct store_theme *t = NULL;
+	struct token_ids ids = { cc->subscriber_id, cc->theme_id, 0 };
+	char bounce[TOKEN_BUF], msgid[TOKEN_BUF];
+	json_t *layer = NULL;
+	struct addr a;
+	size_t start = out->len;
+	int rc = -1;
+
+	if (addr_parse(cc->email, &a, err) == -1)
+		goto done;
+	if ((rc = store_theme_by_id(st, cc->theme_id, &t, err)) != 1) {
+		if (rc == 0)
+			error_set(err, EX_DATAERR, "no theme %lld",
+			    (long long)cc->theme_id);
+		rc = -1;
+		goto done;
+	}
+	rc = -1;
+	if (setup_sender(c, cfg, t, 1, err) == -1 ||
+	    compile_pair(c, cfg, "confirm-subscribe", t->lang, err) == -1)
+		goto done;
+	c->tokens = token_new(secret);
+	c->mime = mime_new();
+	if (token_make(c->tokens, TOKEN_BOUNCE, &ids, bounce,
+	    sizeof bounce) == -1 ||
+	    token_make(c->tokens, TOKEN_MSGID, &ids, msgid, sizeof msgid) == -1) {
+		error_set(err, EX_SOFTWARE, "cannot make tokens for %s",
+		    cc->email);
+		goto done;
+	}
+	c->subject = strcmp(t->lang, "en") == 0 ?
+	    xasprintf("Please confirm: %s", t->name) :
+	    xasprintf("Bekräfta prenumerationen: %s", t->name);
+	layer = confirm_layer(c, t, cc, c->subject, a.email);
+	if (template_render(c->html, &layer, 1, &c->html_out, err) == -1 ||
+	    template_render(c->text, &layer, 1, &c->text_out, err) == -1 ||
+	    confirm_headers(c, cc, a.ascii, msgid, err) == -1)
+		goto done;
+	if (finish_message(c, out, start, bounce, a.ascii, envelope_from,
+	    rcpt_ascii, err) == -1)
+		goto done;
+	rc = 0;
+done:
+	json_decref(layer);
+	store_theme_free(t);
+	compose_free(c);
 	return rc;
 }

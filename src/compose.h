@@ -58,6 +58,39 @@ int	compose_message(struct compose *, const struct compose_rcpt *,
 	    struct buf *out, char *envelope_from, char *rcpt_ascii,
 	    struct error *);
 
+/*
+ * The edition's HTML part as an archive page: rendered without a
+ * subscriber layer and with archive set (templates keep names, addresses
+ * and unsubscribe links inside an inverted archive section), dated when
+ * the edition went out. Appends to out; nothing is signed or tokened.
+ */
+int	compose_archive_html(const struct config *, struct store *,
+	    int64_t edition_id, struct buf *out, struct error *);
+
+/* A double opt-in mail (subs_request). All borrowed. */
+struct compose_confirm {
+	int64_t		 subscriber_id;
+	int64_t		 theme_id;
+	const char	*email;		/* the address to confirm */
+	const char	*token;		/* token_confirm_make's */
+	int64_t		 issued;	/* the token's issue time */
+	int64_t		 pending_days;	/* how long the token is good */
+	int		 answers_mail;	/* asked for by mail: auto-replied */
+};
+
+/*
+ * Composes the confirmation mail from the theme's confirm-subscribe
+ * templates (its language): a link BASE_URL/c/TOKEN when base_url is
+ * set, Reply-To confirm+TOKEN@LIST_DOMAIN, To the bare address (never a
+ * name someone typed), Auto-Submitted, a VERP envelope sender like an
+ * edition's, DKIM-signed when [dkim] is configured. Appends the message
+ * to out and fills the envelope buffers (ADDR_MAX + 1 bytes each).
+ */
+int	compose_confirm(const struct config *, struct store *,
+	    const struct secret *, const struct compose_confirm *,
+	    struct buf *out, char *envelope_from, char *rcpt_ascii,
+	    struct error *);
+
 /* "23 november 2026" (sv) or "23 November 2026" (en), local time. */
 void	compose_local_date(int64_t t, const char *lang, char *out, size_t len);
 

@@ -75,6 +75,13 @@ struct config {
 	long long bounces_hard_limit;
 	long long bounces_soft_limit;
 	long long bounces_soft_window_days;
+	/* [subscribe] */
+	long long subscribe_pending_days; /* a request waits this long for
+					     its confirmation */
+	/* [archive] */
+	char	*archive_dir;		/* temabrevd rebuilds it; NULL: none */
+	char	*archive_url;		/* where it is published, or NULL:
+					   relative links */
 	/* [dkim]: checked by dkim_load (dkim.h), not here */
 	char	*dkim_domain;
 	char	*dkim_selector;

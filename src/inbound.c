@@ -73,6 +73,45 @@ our_local(const struct inbound_ctx *ctx, const char *addr)
 }
 
 /*
+ * The double opt-in addresses: confirm+TOKEN and SLUG+subscribe (slug
+ * lower-cased already). 1 when local+detail was one of them. Only a
+ * recipient counts: the same address in a returned message's header
+ * says nothing about this message.
+ */
+static int
+check_optin_addr(const struct inbound_ctx *ctx, struct inbound *in,
+    const char *local, const char *detail)
+{
+	struct token_confirm c;
+	struct token_ids ids = { 0, 0, 0 };
+	int64_t theme;
+	int valid;
+
+	if (strcmp(local, "confirm") == 0) {
+		valid = token_confirm_parse(ctx->tokens, detail, &c) == 0;
+		if (valid) {
+			ids.subscriber = c.subscriber;
+			ids.theme = c.theme;
+			ids.edition = c.issued;
+			if (in->confirm_token == NULL) {
+				in->confirm_token = xstrdup(detail);
+				lower_ascii(in->confirm_token);
+			}
+		}
+		token_add(in, TOKEN_CONFIRM, INBOUND_CONFIRM_ADDR, valid, &ids);
+		return 1;
+	}
+	if (strcasecmp(detail, "subscribe") != 0 || ctx->theme_by_slug == NULL)
+		return 0;
+	theme = ctx->theme_by_slug(local, ctx->arg);
+	if (theme <= 0)
+		return 0;
+	if (in->subscribe_theme == 0)
+		in->subscribe_theme = theme;
+	return 1;
+}
+
+/*
  * Checks one address of ours: unsubscribe+TOKEN, bounces+TOKEN or
  * SLUG+TOKEN. enclosed says it came from a returned message's header.
  */
@@ -95,6 +134,10 @@ check_addr(const struct inbound_ctx *ctx, struct inbound *in,
 	}
 	*plus = '\0';
 	lower_ascii(local);
+	if (!enclosed && check_optin_addr(ctx, in, local, plus + 1)) {
+		free(local);
+		return;
+	}
 	if (strcmp(local, "unsubscribe") == 0) {
 		purpose = TOKEN_UNSUBSCRIBE;
 		where = INBOUND_UNSUB_ADDR;
@@ -651,6 +694,53 @@ classify_reply(struct inbound *in, const struct msg *m)
 		    "without a token of ours"));
 }
 
+/*
+ * Mail to confirm+TOKEN@ or SLUG+subscribe@ (auto-replies by header are
+ * out already). An out-of-office subject is still an auto-reply, and an
+ * unsubscribe command sent to the confirm address declines: neither
+ * confirms. 0 when the message is about neither address.
+ */
+static int
+classify_optin(struct inbound *in, const struct msg *m)
+{
+	int all = 0;
+
+	if (token_find(in, TOKEN_CONFIRM, INBOUND_CONFIRM_ADDR, 1) == NULL &&
+	    token_find(in, TOKEN_CONFIRM, INBOUND_CONFIRM_ADDR, 0) == NULL &&
+	    in->subscribe_theme == 0)
+		return 0;
+	if (autoreply_subject(in->subject)) {
+		set_kind(in, INBOUND_AUTOREPLY, xstrdup("out-of-office "
+		    "subject"));
+		return 1;
+	}
+	if (token_find(in, TOKEN_CONFIRM, INBOUND_CONFIRM_ADDR, 1) != NULL ||
+	    token_find(in, TOKEN_CONFIRM, INBOUND_CONFIRM_ADDR, 0) != NULL) {
+		if (find_command(m, in->subject, &all)) {
+			set_kind(in, INBOUND_HUMAN, xstrdup("unsubscribe "
+			    "command to the confirm address: declines"));
+			return 1;
+		}
+		if (act_on(in, TOKEN_CONFIRM, INBOUND_CONFIRM_ADDR))
+			set_kind(in, INBOUND_CONFIRM, xstrdup("confirm "
+			    "address"));
+		else
+			set_kind(in, INBOUND_FORGED, xstrdup("confirm address; "
+			    "token does not verify"));
+		return 1;
+	}
+	if (in->from == NULL) {
+		set_kind(in, INBOUND_HUMAN, xstrdup("subscribe address; no "
+		    "From to confirm"));
+		return 1;
+	}
+	memset(&in->ids, 0, sizeof in->ids);
+	in->ids.theme = in->subscribe_theme;
+	in->where = INBOUND_SUBSCRIBE_ADDR;
+	set_kind(in, INBOUND_SUBSCRIBE, xstrdup("subscribe address"));
+	return 1;
+}
+
 static void
 classify(const struct inbound_ctx *ctx, struct inbound *in,
     const struct msg *m)
@@ -705,6 +795,8 @@ classify(const struct inbound_ctx *ctx, struct inbound *in,
 		set_kind(in, INBOUND_AUTOREPLY, xasprintf("%s", why));
 		return;
 	}
+	if (classify_optin(in, m))
+		return;
 	classify_reply(in, m);
 }
 
@@ -757,6 +849,7 @@ inbound_free(struct inbound *in)
 	free(in->from);
 	free(in->subject);
 	free(in->reason);
+	free(in->confirm_token);
 	free(in->tokens);
 	bounce_report_free(in->bounce);
 	bounce_complaint_free(in->complaint);
@@ -775,6 +868,8 @@ inbound_kind_name(enum inbound_kind k)
 	case INBOUND_DELAYED:		return "delayed";
 	case INBOUND_COMPLAINT:		return "complaint";
 	case INBOUND_AUTOREPLY:		return "autoreply";
+	case INBOUND_CONFIRM:		return "confirm";
+	case INBOUND_SUBSCRIBE:		return "subscribe";
 	}
 	return "human";
 }
@@ -789,6 +884,8 @@ inbound_where_name(enum inbound_where w)
 	case INBOUND_VERP:		return "verp";
 	case INBOUND_MSGID_REF:		return "msgid-ref";
 	case INBOUND_ENCLOSED:		return "enclosed";
+	case INBOUND_CONFIRM_ADDR:	return "confirm-address";
+	case INBOUND_SUBSCRIBE_ADDR:	return "subscribe-address";
 	}
 	return "none";
 }

@@ -10,13 +10,19 @@
  *    List-Unsubscribe mailto), the token verified;
  *  - AUTOREPLY: RFC 3834 Auto-Submitted, X-Autoreply, Precedence, and
  *    out-of-office subjects: never acted on;
+ *  - CONFIRM: mail to confirm+TOKEN@LIST_DOMAIN (the Reply-To of a
+ *    double opt-in mail), the token verified (its age is the caller's
+ *    to judge), and not an auto-reply or an unsubscribe command;
+ *  - SUBSCRIBE: mail to SLUG+subscribe@LIST_DOMAIN for a known theme,
+ *    not an auto-reply: starts double opt-in for the From address;
  *  - COMMAND: a reply to our mail whose subject or first unquoted line is
  *    an unsubscribe command alone ("avsluta", "unsubscribe all", ...);
- *  - FORGED: an unsubscribe address or a command whose token does not
- *    verify: acting on nobody;
+ *  - FORGED: an unsubscribe or confirm address or a command whose token
+ *    does not verify: acting on nobody;
  *  - HUMAN: everything else.
  * in that order of precedence (a DSN is a bounce even when marked
- * auto-replied). Along with it come the ids of every token of ours found
+ * auto-replied; AUTOREPLY by header comes before CONFIRM and SUBSCRIBE,
+ * so no vacation message confirms or asks for anything). Along with it come the ids of every token of ours found
  * in the message (addresses, In-Reply-To/References, the returned or
  * reported message's header) and which of them the kind acts on.
  *
@@ -44,6 +50,8 @@ enum inbound_kind {
 	INBOUND_DELAYED,
 	INBOUND_COMPLAINT,
 	INBOUND_AUTOREPLY,
+	INBOUND_CONFIRM,
+	INBOUND_SUBSCRIBE,
 };
 
 /* Where a token was found. */
@@ -58,6 +66,8 @@ enum inbound_where {
 	INBOUND_ENCLOSED,	/* the returned or reported message's
 				 * Message-ID, Return-Path or
 				 * List-Unsubscribe */
+	INBOUND_CONFIRM_ADDR,	/* confirm+TOKEN@ in the recipient headers */
+	INBOUND_SUBSCRIBE_ADDR,	/* SLUG+subscribe@ in the same headers */
 };
 
 struct inbound_token {
@@ -95,6 +105,12 @@ struct inbound {
 	struct bounce_report	*bounce;	/* BOUNCE, DELAYED */
 	struct bounce_complaint	*complaint;	/* COMPLAINT */
 	int			 truncated;	/* longer than max_size */
+	/* CONFIRM: the verified token as written (for subs_confirm); its
+	 * ids are in ids (edition: the issue time). */
+	char			*confirm_token;
+	/* SUBSCRIBE: the theme SLUG+subscribe@ names (also in ids.theme);
+	 * the request is for the From address. */
+	int64_t			 subscribe_theme;
 };
 
 /*
@@ -107,10 +123,10 @@ int	 inbound_classify(const struct inbound_ctx *, const char *raw,
 void	 inbound_free(struct inbound *);
 
 /* "human", "command", "unsubscribe", "forged", "bounce", "delayed",
- * "complaint", "autoreply". */
+ * "complaint", "autoreply", "confirm", "subscribe". */
 const char *inbound_kind_name(enum inbound_kind);
 /* "none", "unsubscribe-address", "reply-address", "verp", "msgid-ref",
- * "enclosed". */
+ * "enclosed", "confirm-address", "subscribe-address". */
 const char *inbound_where_name(enum inbound_where);
 
 /*

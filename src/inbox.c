@@ -40,6 +40,11 @@ struct inbox {
 	const struct inbox_opts	*opts;
 	struct inbox_stats	*stats;
 	struct buf		 action;	/* what this message did */
+	/* Confirmation mails subscribe requests are owed: sent after the
+	 * chunk's transaction commits (inbox_send_due), never inside it, so
+	 * no SMTP session holds the database's write lock. */
+	struct subs_request_result *due;
+	size_t			 ndue;
 };
 
 /* The record of one message being handled. */
@@ -100,6 +105,7 @@ inbox_new(const struct config *cfg, struct store *store,
 	ib->cfg = cfg;
 	ib->store = store;
 	ib->subs = subs_new(store, (struct secret *)secret);
+	subs_set_config(ib->subs, cfg);
 	ib->tokens = token_new(secret);
 	ib->opts = opts;
 	ib->stats = stats;
@@ -113,6 +119,7 @@ inbox_free(struct inbox *ib)
 	if (ib == NULL)
 		return;
 	subs_free(ib->subs);
+	free(ib->due);
 	token_free(ib->tokens);
 	buf_free(&ib->action);
 	free(ib);
@@ -574,6 +581,113 @@ act_complaint(struct inbox *ib, const struct inbound *m, struct act *a,
 	return 0;
 }
 
+/* confirm+TOKEN@: the token's subscription becomes active. */
+static int
+act_confirm(struct inbox *ib, const struct inbound *m, struct act *a,
+    struct error *err)
+{
+	struct subs_confirm_result r;
+
+	a->filed = "processed";
+	a->subscriber_id = m->ids.subscriber;
+	a->theme_id = m->ids.theme;
+	if (subs_confirm(ib->subs, m->confirm_token,
+	    ib->cfg->subscribe_pending_days, "mail", util_now(), &r,
+	    err) == -1)
+		return -1;
+	switch (r.outcome) {
+	case SUBS_CONFIRMED:
+		ib->stats->confirmed++;
+		say(ib, "subscription confirmed by reply");
+		break;
+	case SUBS_CONFIRMED_BEFORE:
+		say(ib, "confirmed before: nothing to do");
+		break;
+	default:
+		say(ib, "confirmation expired or no longer pending: nothing "
+		    "done");
+		break;
+	}
+	return 0;
+}
+
+/* SLUG+subscribe@: double opt-in for the From address. */
+static int
+act_subscribe(struct inbox *ib, const struct inbound *m, struct act *a,
+    struct error *err)
+{
+	struct subs_request_result res, *r = &res;
+	struct store_theme *t = NULL;
+	struct error bad;
+	int rc;
+
+	a->filed = "processed";
+	a->theme_id = m->ids.theme;
+	if ((rc = store_theme_by_id(ib->store, m->ids.theme, &t, err)) != 1) {
+		if (rc == 0)
+			say(ib, "theme gone: nothing done");
+		return rc == 0 ? 0 : -1;
+	}
+	/* A bad From is the sender's problem, not the pass's. */
+	rc = subs_request(ib->subs, m->from, NULL, t->slug, "mail", util_now(),
+	    SUBS_DEFER_MAIL | SUBS_BY_MAIL, r, &bad);
+	store_theme_free(t);
+	if (rc == -1) {
+		if (bad.code != EX_DATAERR) {
+			*err = bad;
+			return -1;
+		}
+		say(ib, "subscription request refused: %s", bad.msg);
+		a->filed = "human";
+		ib->stats->human++;
+		return 0;
+	}
+	a->subscriber_id = r->subscriber_id;
+	ib->stats->requests++;
+	switch (r->outcome) {
+	case SUBS_REQ_MAIL_DUE:
+		ib->due = xrealloc(ib->due, (ib->ndue + 1) * sizeof *ib->due);
+		ib->due[ib->ndue++] = res;
+		say(ib, "subscription requested: pending, confirmation mail");
+		break;
+	case SUBS_REQ_THROTTLED:
+		say(ib, "subscription requested: pending; a confirmation "
+		    "went out less than a day ago");
+		break;
+	case SUBS_REQ_ACTIVE:
+		say(ib, "subscription requested: already active");
+		break;
+	default:
+		say(ib, "subscription requested: address suppressed, nothing "
+		    "done");
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Sends the confirmations the committed requests are owed. A failure is
+ * reported and leaves the request pending with its allowance given back
+ * (subs_request_mail), so asking again works.
+ */
+static void
+send_due(struct inbox *ib)
+{
+	struct error err;
+	char *line;
+
+	for (size_t i = 0; i < ib->ndue; i++) {
+		if (subs_request_mail(ib->subs, &ib->due[i], &err) == 0) {
+			ib->stats->notices++;
+			continue;
+		}
+		line = xasprintf("confirmation mail not sent: %s", err.msg);
+		emit(ib, line);
+		free(line);
+	}
+	ib->ndue = 0;
+}
+
 /* Does what m asks for; fills a. In the caller's transaction. */
 static int
 act(struct inbox *ib, const struct inbound *m, int64_t inbound_id,
@@ -601,6 +715,10 @@ act(struct inbox *ib, const struct inbound *m, int64_t inbound_id,
 		ib->stats->autoreplies++;
 		say(ib, "auto-reply: nothing to do");
 		return 0;
+	case INBOUND_CONFIRM:
+		return act_confirm(ib, m, a, err);
+	case INBOUND_SUBSCRIBE:
+		return act_subscribe(ib, m, a, err);
 	case INBOUND_FORGED:
 		a->filed = "human";
 		ib->stats->human++;
@@ -662,6 +780,7 @@ inbox_message(struct inbox *ib, int64_t uidvalidity, int64_t uid,
 	struct store_inbound rec = { 0 };
 	struct act a = { "human", 0, 0 };
 	char *key = NULL;
+	size_t ndue = ib->ndue;
 	int64_t id;
 	int rc;
 
@@ -710,6 +829,7 @@ done:
 fail_tx:
 	store_rollback(ib->store);
 fail:
+	ib->ndue = ndue;	/* nothing of this message happened */
 	free(key);
 	inbound_free(m);
 	return -1;
@@ -758,11 +878,14 @@ char *
 inbox_summary(const struct inbox_stats *s)
 {
 	return xasprintf("%lld message%s: %lld unsubscribed, %lld "
+	    "subscription request%s, %lld subscription%s confirmed, %lld "
 	    "confirmation%s requested, %lld bounce%s (%lld subscriber%s "
 	    "stopped), %lld complaint%s, %lld auto-repl%s, %lld for a person, "
 	    "%lld handled before; %lld mail%s queued",
 	    (long long)s->messages, s->messages == 1 ? "" : "s",
 	    (long long)s->unsubscribed,
+	    (long long)s->requests, s->requests == 1 ? "" : "s",
+	    (long long)s->confirmed, s->confirmed == 1 ? "" : "s",
 	    (long long)s->confirm_asked, s->confirm_asked == 1 ? "" : "s",
 	    (long long)s->bounces, s->bounces == 1 ? "" : "s",
 	    (long long)s->bounced, s->bounced == 1 ? "" : "s",
@@ -931,6 +1054,7 @@ one_pass(struct inbox *ib, struct tb_imap *im, const struct targets *t,
 			goto out_tx;
 		if (store_commit(ib->store, err) == -1)
 			goto out_tx;
+		send_due(ib);
 		if (move_chunk(ib, im, &p, t, err) == -1)
 			goto out;
 		if (store_mailbox_set(ib->store, cfg->imap_mailbox,
@@ -951,6 +1075,7 @@ out_tx:
 	/* What this chunk recorded goes with it: its messages are still in
 	 * the mailbox and will be handled again. */
 	store_rollback(ib->store);
+	ib->ndue = 0;
 out:
 	for (int k = 0; k < 3; k++)
 		free(p.uids[k]);

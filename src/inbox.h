@@ -1,6 +1,8 @@
 /*
  * inbox: reads the list's mailbox over IMAP and acts on each message
- * exactly once. Unsubscribe requests unsubscribe, bounces are counted
+ * exactly once. Unsubscribe requests unsubscribe, subscription requests
+ * (SLUG+subscribe@) start double opt-in and replies to the confirmation
+ * mail (confirm+TOKEN@) confirm it, bounces are counted
  * against [bounces] limits, complaints unsubscribe and suppress,
  * auto-replies are left alone and everything else is filed for a human.
  *
@@ -34,6 +36,8 @@ struct inbox_stats {
 	int64_t	 autoreplies;
 	int64_t	 human;		/* filed for a person */
 	int64_t	 notices;	/* mails queued (confirmations, requests) */
+	int64_t	 requests;	/* SLUG+subscribe@: double opt-in started */
+	int64_t	 confirmed;	/* confirm+TOKEN@: subscriptions activated */
 };
 
 /* Receives one line per message (no newline) and the final summary. */
@@ -60,7 +64,9 @@ int	inbox_run(const struct config *, struct store *, const struct secret *,
 
 /*
  * The message-at-a-time core, without IMAP: classifies raw, acts and
- * records under (uidvalidity, uid) in one transaction. *filed_r is
+ * records under (uidvalidity, uid) in one transaction (a savepoint of
+ * the caller's; confirmation mails it owes wait for the caller's commit,
+ * see inbox_run). *filed_r is
  * "processed", "bounces" or "human" (static). For inbox_run and tests.
  */
 struct inbox *inbox_new(const struct config *, struct store *,

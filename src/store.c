@@ -235,6 +235,14 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"  last_error TEXT,"
 	"  next_run INTEGER);"
 	"PRAGMA user_version = 6;",
+	/* 6 -> 7: double opt-in. When the last confirmation mail went to
+	 * each address (at most one a day, however often it is asked for),
+	 * and the pending subscriptions by age, for their expiry. */
+	"ALTER TABLE subscriber ADD COLUMN confirm_sent_at INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"CREATE INDEX subscription_pending ON subscription(since)"
+	"  WHERE status = 'pending';"
+	"PRAGMA user_version = 7;",
 };
 
 enum q {
@@ -253,7 +261,6 @@ enum q {
 	Q_SUBSCRIBER_BY_KEY,
 	Q_SUBSCRIBER_SUBS,
 	Q_SUBSCRIBER_ALL,
-	Q_SUBSCRIPTION_GET,
 	Q_SUBSCRIPTION_SET,
 	Q_EVENT_ADD,
 	Q_FORGET_EVENTS,
@@ -324,6 +331,14 @@ enum q {
 	Q_JOB_END,
 	Q_JOB_ALL,
 	Q_QUEUE_COUNTS,
+	Q_SUBSCRIPTION_INFO,
+	Q_CONFIRM_SENT_GET,
+	Q_CONFIRM_SENT_SET,
+	Q_EXPIRE_COUNT,
+	Q_EXPIRE_EVENTS,
+	Q_EXPIRE_UNLINK,
+	Q_EXPIRE_SUBSCRIBERS,
+	Q_EXPIRE_SUBSCRIPTIONS,
 	Q_COUNT
 };
 
@@ -388,9 +403,6 @@ static const char *const sql[Q_COUNT] = {
 	    "CROSS JOIN source o ON o.id = x.source_id "
 	    "WHERE (?1 = 0 OR x.theme_id = ?1) AND (?2 IS NULL OR x.status = ?2) "
 	    "ORDER BY s.id, x.theme_id",
-	[Q_SUBSCRIPTION_GET] =
-	    "SELECT status FROM subscription "
-	    "WHERE subscriber_id = ?1 AND theme_id = ?2",
 	[Q_SUBSCRIPTION_SET] =
 	    "INSERT INTO subscription"
 	    " (subscriber_id, theme_id, status, created, since, source_id) "
@@ -708,6 +720,46 @@ static const char *const sql[Q_COUNT] = {
 	    "   AND status = 'draft')",
 	[Q_EDITION_TEMPLATE] =
 	    "SELECT kind, template FROM edition WHERE id = ?1",
+	[Q_SUBSCRIPTION_INFO] =
+	    "SELECT status, since FROM subscription "
+	    "WHERE subscriber_id = ?1 AND theme_id = ?2",
+	[Q_CONFIRM_SENT_GET] =
+	    "SELECT confirm_sent_at FROM subscriber WHERE id = ?1",
+	/* Compare-and-set: two requests at once cannot both send. */
+	[Q_CONFIRM_SENT_SET] =
+	    "UPDATE subscriber SET confirm_sent_at = ?3 "
+	    "WHERE id = ?1 AND confirm_sent_at = ?2",
+	[Q_EXPIRE_COUNT] =
+	    "SELECT count(*) FROM subscription INDEXED BY subscription_pending"
+	    " WHERE status = 'pending' AND since < ?1",
+	[Q_EXPIRE_EVENTS] =
+	    "INSERT INTO event"
+	    " (at, kind, subscriber_id, theme_id, source_id, detail) "
+	    "SELECT ?2, 'unsubscribe', subscriber_id, theme_id, ?3, ?4 "
+	    "FROM subscription INDEXED BY subscription_pending"
+	    " WHERE status = 'pending' AND since < ?1",
+	/* A subscriber whose only subscriptions expire was never confirmed
+	 * anywhere: its address and name go, and its log rows keep no
+	 * link to it (?1: the cutoff). */
+	[Q_EXPIRE_UNLINK] =
+	    "UPDATE event SET subscriber_id = NULL WHERE subscriber_id IN"
+	    " (SELECT x.subscriber_id FROM subscription x"
+	    "  INDEXED BY subscription_pending"
+	    "  WHERE x.status = 'pending' AND x.since < ?1 AND NOT EXISTS"
+	    "  (SELECT 1 FROM subscription y WHERE"
+	    "   y.subscriber_id = x.subscriber_id AND NOT"
+	    "   (y.status = 'pending' AND y.since < ?1)))",
+	[Q_EXPIRE_SUBSCRIBERS] =
+	    "DELETE FROM subscriber WHERE id IN"
+	    " (SELECT x.subscriber_id FROM subscription x"
+	    "  INDEXED BY subscription_pending"
+	    "  WHERE x.status = 'pending' AND x.since < ?1 AND NOT EXISTS"
+	    "  (SELECT 1 FROM subscription y WHERE"
+	    "   y.subscriber_id = x.subscriber_id AND NOT"
+	    "   (y.status = 'pending' AND y.since < ?1)))",
+	[Q_EXPIRE_SUBSCRIPTIONS] =
+	    "DELETE FROM subscription"
+	    " WHERE status = 'pending' AND since < ?1",
 	[Q_THEME_BY_ID] =
 	    "SELECT id, slug, name, description, lang, created, from_addr,"
 	    " schedule, last_digest "
@@ -1410,23 +1462,10 @@ int
 store_subscription_get(struct store *st, int64_t subscriber_id,
     int64_t theme_id, int *status_r, struct error *err)
 {
-	sqlite3_stmt *s = stmt(st, Q_SUBSCRIPTION_GET, err);
-	int rc;
+	int64_t since;
 
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, subscriber_id);
-	sqlite3_bind_int64(s, 2, theme_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*status_r = store_status_parse(col_text(s, 0));
-		sqlite3_reset(s);
-		return 1;
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return fail(st, err, rc, "read subscription");
-	return 0;
+	return store_subscription_info(st, subscriber_id, theme_id, status_r,
+	    &since, err);
 }
 
 /*
@@ -3289,4 +3328,120 @@ store_job_foreach(struct store *st, int (*cb)(const struct store_job *,
 		ret = fail(st, err, rc, "list jobs");
 	sqlite3_finalize(s);
 	return ret;
+}
+
+int
+store_subscription_info(struct store *st, int64_t subscriber_id,
+    int64_t theme_id, int *status_r, int64_t *since_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_SUBSCRIPTION_INFO, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, subscriber_id);
+	sqlite3_bind_int64(s, 2, theme_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*status_r = store_status_parse(col_text(s, 0));
+		*since_r = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return fail(st, err, rc, "read subscription");
+}
+
+int
+store_confirm_sent(struct store *st, int64_t subscriber_id, int64_t *at_r,
+    struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_CONFIRM_SENT_GET, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, subscriber_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*at_r = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return fail(st, err, rc, "read subscriber");
+}
+
+int
+store_confirm_sent_swap(struct store *st, int64_t subscriber_id, int64_t old,
+    int64_t at, int *swapped_r, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, Q_CONFIRM_SENT_SET, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, subscriber_id);
+	sqlite3_bind_int64(s, 2, old);
+	sqlite3_bind_int64(s, 3, at);
+	if (run(st, s, err, "record confirmation mail") == -1)
+		return -1;
+	*swapped_r = sqlite3_changes(st->db) > 0;
+	return 0;
+}
+
+/* Runs one of the expiry statements with the cutoff as ?1. */
+static int
+expire_step(struct store *st, enum q q, int64_t cutoff, struct error *err)
+{
+	sqlite3_stmt *s = stmt(st, q, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, cutoff);
+	return run(st, s, err, "expire pending subscriptions");
+}
+
+int
+store_pending_expire(struct store *st, int64_t cutoff, const char *source,
+    const char *detail, int64_t *n_r, struct error *err)
+{
+	sqlite3_stmt *s;
+	int64_t src;
+	int rc;
+
+	*n_r = 0;
+	if (store_begin(st, err) == -1)
+		return -1;
+	if ((s = stmt(st, Q_EXPIRE_COUNT, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, cutoff);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*n_r = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		fail(st, err, rc, "count pending subscriptions");
+		goto fail;
+	}
+	if (*n_r == 0)
+		return store_commit(st, err);
+	if (source_id(st, source, &src, err) == -1 ||
+	    (s = stmt(st, Q_EXPIRE_EVENTS, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, cutoff);
+	sqlite3_bind_int64(s, 2, util_now());
+	sqlite3_bind_int64(s, 3, src);
+	bind_text(s, 4, detail);
+	if (run(st, s, err, "log expiry") == -1 ||
+	    expire_step(st, Q_EXPIRE_UNLINK, cutoff, err) == -1 ||
+	    expire_step(st, Q_EXPIRE_SUBSCRIBERS, cutoff, err) == -1 ||
+	    expire_step(st, Q_EXPIRE_SUBSCRIPTIONS, cutoff, err) == -1)
+		goto fail;
+	return store_commit(st, err);
+fail:
+	store_rollback(st);
+	return -1;
 }

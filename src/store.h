@@ -44,7 +44,7 @@ enum store_event {
 	STORE_EV_UNSUPPRESS
 };
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /*
  * Configures sqlite for the process; call once at start-up, before any
@@ -191,6 +191,31 @@ int	store_subscription_get(struct store *, int64_t subscriber_id,
 int	store_subscription_set(struct store *, int64_t subscriber_id,
 	    int64_t theme_id, int status, int kind, const char *source,
 	    const char *detail, struct error *);
+/* Like store_subscription_get, with the time the status was set. */
+int	store_subscription_info(struct store *, int64_t subscriber_id,
+	    int64_t theme_id, int *status_r, int64_t *since_r, struct error *);
+
+/*
+ * Double opt-in. store_confirm_sent: 1 with the time the last
+ * confirmation mail went to a subscriber (0: never), 0 no such id.
+ * store_confirm_sent_swap sets it to at only if it still is old, so of
+ * two requests at once only one wins the mail (*swapped_r 1); a failed
+ * mail swaps it back.
+ */
+int	store_confirm_sent(struct store *, int64_t subscriber_id, int64_t *at_r,
+	    struct error *);
+int	store_confirm_sent_swap(struct store *, int64_t subscriber_id,
+	    int64_t old, int64_t at, int *swapped_r, struct error *);
+/*
+ * Removes every pending subscription set before cutoff, logging each as
+ * an unsubscribe with source and detail; a subscriber left with none of
+ * its own (it only ever asked, never confirmed) is deleted with its
+ * address and name, its log rows unlinked. One transaction; *n_r counts
+ * the subscriptions removed.
+ */
+int	store_pending_expire(struct store *, int64_t cutoff, const char *source,
+	    const char *detail, int64_t *n_r, struct error *);
+
 /* Adds an event-log row (theme_id 0: none). */
 int	store_event_add(struct store *, int kind, int64_t subscriber_id,
 	    int64_t theme_id, const char *source, const char *detail,

@@ -15,10 +15,15 @@
 #include <sysexits.h>
 
 #include "addr.h"
+#include "compose.h"
+#include "conf.h"
 #include "csvio.h"
 #include "secret.h"
+#include "sender.h"
+#include "smtp.h"
 #include "store.h"
 #include "subs.h"
+#include "token.h"
 #include "util.h"
 
 #define HASH_HEX (2 * SECRET_MAC_LEN + 1)
@@ -28,6 +33,8 @@ struct subs {
 	struct store		*store;
 	struct secret		*secret;
 	struct secret_mac	*mac;	/* created on first use */
+	struct token		*tokens;	/* created on first use */
+	const struct config	*cfg;	/* for confirmation mail, or NULL */
 };
 
 struct subs *
@@ -46,7 +53,22 @@ subs_free(struct subs *s)
 	if (s == NULL)
 		return;
 	secret_mac_free(s->mac);
+	token_free(s->tokens);
 	free(s);
+}
+
+void
+subs_set_config(struct subs *s, const struct config *cfg)
+{
+	s->cfg = cfg;
+}
+
+static struct token *
+tokens(struct subs *s)
+{
+	if (s->tokens == NULL)
+		s->tokens = token_new(s->secret);
+	return s->tokens;
 }
 
 static void
@@ -911,4 +933,237 @@ subs_export(struct subs *s, FILE *fp, const char *slug, int all, int safe,
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- double opt-in ---- */
+
+/*
+ * Creates or keeps the pending subscription; *status_r is what it was
+ * (-1: none). In the caller's transaction.
+ */
+static int
+make_pending(struct subs *s, const struct addr *a, const char *name,
+    int64_t theme_id, const char *source, int64_t *id_r, int *status_r,
+    struct error *err)
+{
+	int r;
+
+	*status_r = -1;
+	if ((r = store_subscriber_find(s->store, a->key, id_r, NULL,
+	    err)) == -1)
+		return -1;
+	if (r == 0 && store_subscriber_add(s->store, a->email, a->key,
+	    name != NULL ? name : "", id_r, err) != 1)
+		return -1;
+	if (r == 1 && (r = store_subscription_get(s->store, *id_r, theme_id,
+	    status_r, err)) == -1)
+		return -1;
+	if (*status_r == STORE_ACTIVE || *status_r == STORE_PENDING)
+		return 0;
+	return store_subscription_set(s->store, *id_r, theme_id, STORE_PENDING,
+	    STORE_EV_SUBSCRIBE, source, "asked; waits for confirmation", err);
+}
+
+/*
+ * Takes the address's daily confirmation mail for this request, if it is
+ * still there: a compare-and-set, so concurrent requests cannot both win.
+ */
+static int
+reserve_mail(struct subs *s, struct subs_request_result *res, int64_t now,
+    int *won_r, struct error *err)
+{
+	int64_t prev = 0;
+
+	*won_r = 0;
+	if (store_confirm_sent(s->store, res->subscriber_id, &prev, err) == -1)
+		return -1;
+	if (prev > now - SUBS_CONFIRM_INTERVAL && prev <= now)
+		return 0;
+	res->prev_sent = prev;
+	return store_confirm_sent_swap(s->store, res->subscriber_id, prev, now,
+	    won_r, err);
+}
+
+int
+subs_request(struct subs *s, const char *email, const char *name,
+    const char *slug, const char *source, int64_t now, int flags,
+    struct subs_request_result *res, struct error *err)
+{
+	char hash[HASH_HEX];
+	struct addr a;
+	int64_t theme_id;
+	int r, status, won;
+
+	memset(res, 0, sizeof *res);
+	res->by_mail = (flags & SUBS_BY_MAIL) != 0;
+	if (addr_parse(email, &a, err) == -1)
+		return -1;
+	if (name != NULL && *name != '\0' && addr_check_name(name, err) == -1)
+		return -1;
+	if (resolve_themes(s, (char *const *)&slug, 1, &theme_id, err) == -1)
+		return -1;
+	if (!(flags & SUBS_NO_SEND) && s->cfg == NULL) {
+		error_set(err, EX_SOFTWARE, "subs_request: no configuration "
+		    "to mail with");
+		return -1;
+	}
+	snprintf(res->email, sizeof res->email, "%s", a.email);
+	res->theme_id = theme_id;
+	res->issued = now;
+	addr_hash(s, &a, hash);
+	if ((r = store_suppressed(s->store, hash, err)) == -1)
+		return -1;
+	if (r == 1) {
+		res->outcome = SUBS_REQ_SUPPRESSED;
+		return 0;
+	}
+	if (store_begin(s->store, err) == -1)
+		return -1;
+	if (make_pending(s, &a, name, theme_id, source, &res->subscriber_id,
+	    &status, err) == -1)
+		goto fail;
+	if (status == STORE_ACTIVE) {
+		res->outcome = SUBS_REQ_ACTIVE;
+		return store_commit(s->store, err);
+	}
+	if (flags & SUBS_NO_SEND)
+		won = 1;
+	else if (reserve_mail(s, res, now, &won, err) == -1)
+		goto fail;
+	if (!won) {
+		res->outcome = SUBS_REQ_THROTTLED;
+		return store_commit(s->store, err);
+	}
+	if (token_confirm_make(tokens(s), res->subscriber_id, theme_id, now,
+	    res->token, sizeof res->token) == -1) {
+		error_set(err, EX_SOFTWARE, "cannot make a token for %s",
+		    a.email);
+		goto fail;
+	}
+	res->outcome = flags & SUBS_NO_SEND ? SUBS_REQ_NOT_SENT :
+	    SUBS_REQ_MAIL_DUE;
+	if (store_commit(s->store, err) == -1)
+		goto fail;
+	if (res->outcome == SUBS_REQ_MAIL_DUE && !(flags & SUBS_DEFER_MAIL))
+		return subs_request_mail(s, res, err);
+	return 0;
+fail:
+	store_rollback(s->store);
+	return -1;
+}
+
+/* Composes and hands over one confirmation mail; 0 only when accepted. */
+static int
+deliver_confirmation(struct subs *s, const struct subs_request_result *res,
+    struct error *err)
+{
+	struct compose_confirm cc = { res->subscriber_id, res->theme_id,
+	    res->email, res->token, res->issued,
+	    s->cfg->subscribe_pending_days, res->by_mail };
+	char envelope[ADDR_MAX + 1], rcpt[ADDR_MAX + 1], *password = NULL;
+	struct tb_smtp_config sc;
+	struct tb_smtp_msg m;
+	struct buf out = { 0 };
+	int rc = -1;
+
+	if (compose_confirm(s->cfg, s->store, s->secret, &cc, &out, envelope,
+	    rcpt, err) == -1 ||
+	    sender_smtp_config(s->cfg, &sc, &password, err) == -1)
+		goto done;
+	memset(&m, 0, sizeof m);
+	m.reverse_path = envelope;
+	m.rcpt = rcpt;
+	m.data = out.data;
+	m.len = out.len;
+	if (tb_smtp_deliver(&sc, &m, 1, err) == -1)
+		goto done;
+	if (m.outcome != TB_SMTP_SENT) {
+		error_set(err, m.outcome == TB_SMTP_DEFERRED ? EX_TEMPFAIL :
+		    EX_DATAERR, "confirmation mail to %s: %s", res->email,
+		    m.reply);
+		goto done;
+	}
+	rc = 0;
+done:
+	free(password);
+	buf_free(&out);
+	return rc;
+}
+
+int
+subs_request_mail(struct subs *s, struct subs_request_result *res,
+    struct error *err)
+{
+	struct error ignored;
+	int swapped;
+
+	if (res->outcome != SUBS_REQ_MAIL_DUE)
+		return 0;
+	if (s->cfg == NULL) {
+		error_set(err, EX_SOFTWARE, "subs_request_mail: no "
+		    "configuration");
+		return -1;
+	}
+	if (deliver_confirmation(s, res, err) == -1) {
+		/* Not sent: the allowance goes back, so asking again later
+		 * today can still get a mail through. */
+		store_confirm_sent_swap(s->store, res->subscriber_id,
+		    res->issued, res->prev_sent, &swapped, &ignored);
+		return -1;
+	}
+	res->outcome = SUBS_REQ_MAILED;
+	return 0;
+}
+
+int
+subs_confirm(struct subs *s, const char *token, int64_t pending_days,
+    const char *source, int64_t now, struct subs_confirm_result *res,
+    struct error *err)
+{
+	struct token_confirm c;
+	int64_t since;
+	int r, status;
+
+	memset(res, 0, sizeof *res);
+	res->outcome = SUBS_CONFIRM_INVALID;
+	/* A token from the future was not made by this clock: forged or a
+	 * clock gone wrong; either way not a confirmation. */
+	if (token == NULL || token_confirm_parse(tokens(s), token, &c) == -1 ||
+	    c.issued > now + 300)
+		return 0;
+	res->subscriber_id = c.subscriber;
+	res->theme_id = c.theme;
+	res->outcome = SUBS_CONFIRM_EXPIRED;
+	if (now - c.issued > pending_days * 86400)
+		return 0;
+	if (store_begin(s->store, err) == -1)
+		return -1;
+	if ((r = store_subscription_info(s->store, c.subscriber, c.theme,
+	    &status, &since, err)) == -1)
+		goto fail;
+	if (r == 1 && status == STORE_ACTIVE)
+		res->outcome = SUBS_CONFIRMED_BEFORE;
+	else if (r == 1 && status == STORE_PENDING && c.issued + 60 >= since) {
+		if (store_subscription_set(s->store, c.subscriber, c.theme,
+		    STORE_ACTIVE, STORE_EV_CONFIRM, source, "confirmed",
+		    err) == -1)
+			goto fail;
+		res->outcome = SUBS_CONFIRMED;
+	}
+	return store_commit(s->store, err);
+fail:
+	store_rollback(s->store);
+	return -1;
+}
+
+int
+subs_expire(struct subs *s, int64_t now, int64_t pending_days,
+    const char *source, int64_t *n_r, struct error *err)
+{
+	char detail[96];
+
+	snprintf(detail, sizeof detail, "not confirmed within %lld days",
+	    (long long)pending_days);
+	return store_pending_expire(s->store, now - pending_days * 86400,
+	    source, detail, n_r, err);
 }

@@ -36,6 +36,8 @@ static const struct cli_cmd nouns[] = {
 	    "queue a theme's new items as an edition (for cron)" },
 	{ "inbox", cmd_inbox, "process|log ...",
 	    "read the list's mailbox: unsubscribes, bounces, complaints" },
+	{ "archive", cmd_archive, "build ...",
+	    "the public archive of sent editions" },
 	{ "bounces", cmd_bounces, "list|show ...",
 	    "the bounces the inbox recorded" },
 	{ "suppress", cmd_suppress, "add|list|rm ...",

@@ -27,6 +27,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "archive.h"
 #include "compose.h"
 #include "conf.h"
 #include "dkim.h"
@@ -40,10 +41,14 @@
 #include "sender.h"
 #include "smtp.h"
 #include "store.h"
+#include "subs.h"
 #include "util.h"
 
 /* How long SIGTERM waits for running jobs before abandoning them. */
 #define STOP_GRACE_MS		4500
+/* Pending subscriptions are expired this often (seconds). */
+#define EXPIRE_INTERVAL	3600
+
 /* The queue and the scheduled sends are looked at this often when idle:
  * the CLI may queue work (temabrev digest) without telling the daemon. */
 #define QUEUE_CHECK		10
@@ -98,6 +103,7 @@ struct daemon {
 	struct job	 job[NJOBS];
 	struct event	*sig[4];
 	int64_t		 sent_total;	/* under mu */
+	int64_t		 last_expire;	/* the schedule worker's own */
 };
 
 static void	feeds_run(struct job *, const struct config *, int64_t *);
@@ -577,6 +583,34 @@ due_sends(struct job *j, const struct config *cfg, int64_t now,
 	}
 }
 
+/*
+ * Once an hour: pending subscriptions older than [subscribe]
+ * pending_days go (subs_expire). Returns when to look again.
+ */
+static int64_t
+expire_pending(struct job *j, const struct config *cfg, int64_t now,
+    int *failed)
+{
+	struct subs *s;
+	struct error err = { 0 };
+	int64_t n;
+
+	if (now - j->d->last_expire < EXPIRE_INTERVAL)
+		return j->d->last_expire + EXPIRE_INTERVAL;
+	s = subs_new(j->st, j->d->secret);
+	if (subs_expire(s, now, cfg->subscribe_pending_days, "expire", &n,
+	    &err) == -1) {
+		log_warnx("expire pending subscriptions: %s", err.msg);
+		(*failed)++;
+	} else if (n > 0)
+		log_info("%lld pending subscription%s not confirmed in %lld "
+		    "days: removed", (long long)n, n == 1 ? "" : "s",
+		    (long long)cfg->subscribe_pending_days);
+	subs_free(s);
+	j->d->last_expire = now;
+	return now + EXPIRE_INTERVAL;
+}
+
 static void
 schedule_run(struct job *j, const struct config *cfg, int64_t *next_r)
 {
@@ -597,6 +631,7 @@ schedule_run(struct job *j, const struct config *cfg, int64_t *next_r)
 		next = min_next(next, theme_tick(j, cfg, z, &s.t[i], now,
 		    &failed));
 	due_sends(j, cfg, now, &failed);
+	next = min_next(next, expire_pending(j, cfg, now, &failed));
 	if (store_next_send_at(j->st, &at, &err) == -1) {
 		log_warnx("scheduled sends: %s", err.msg);
 		failed++;
@@ -614,6 +649,25 @@ done:
 }
 
 /* ---- the send queue ---- */
+
+/*
+ * With [archive] dir: after messages went out (an edition may have
+ * finished) the archive is rebuilt, so it shows every sent edition.
+ */
+static void
+rebuild_archive(struct job *j, const struct config *cfg)
+{
+	struct archive_stats as;
+	struct error err = { 0 };
+
+	if (cfg->archive_dir == NULL || *cfg->archive_dir == '\0')
+		return;
+	if (archive_build(cfg, j->st, NULL, cfg->archive_dir, &as, &err) == -1)
+		log_warnx("archive %s: %s", cfg->archive_dir, err.msg);
+	else
+		log_debug("archive %s: %lld edition pages", cfg->archive_dir,
+		    (long long)as.editions);
+}
 
 static void
 send_run(struct job *j, const struct config *cfg, int64_t *next_r)
@@ -649,6 +703,8 @@ send_run(struct job *j, const struct config *cfg, int64_t *next_r)
 	pthread_mutex_lock(&d->mu);
 	d->sent_total += p.sent;
 	pthread_mutex_unlock(&d->mu);
+	if (p.sent > 0)
+		rebuild_archive(j, cfg);
 	job_record(j, NULL, 0);
 	if (r == 1) {
 		int64_t t = min_next(p.paused_until, p.next_try);

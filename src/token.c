@@ -42,8 +42,8 @@ struct purpose_def {
 static const struct purpose_def purposes[TOKEN_NPURPOSES] = {
 	[TOKEN_UNSUBSCRIBE] = { 0, "token:unsubscribe", F_SUB | F_THEME,
 	    F_SUB | F_THEME, 12 },
-	[TOKEN_CONFIRM] = { 1, "token:confirm", F_SUB | F_THEME,
-	    F_SUB | F_THEME, 12 },
+	[TOKEN_CONFIRM] = { 1, "token:confirm-v2", F_SUB | F_THEME | F_ED,
+	    F_SUB | F_THEME | F_ED, 12 },
 	[TOKEN_REPLY] = { 2, "token:reply", F_SUB, F_SUB | F_THEME, 10 },
 	[TOKEN_BOUNCE] = { 3, "token:bounce", F_SUB | F_THEME | F_ED,
 	    F_SUB | F_THEME | F_ED, 12 },
@@ -344,5 +344,34 @@ token_parse(struct token *t, enum token_purpose p, const char *text,
 	if (CRYPTO_memcmp(raw + plen, again + plen, maclen) != 0)
 		return -1;
 	*ids_r = ids;
+	return 0;
+}
+
+/*
+ * A confirmation token is a CONFIRM token whose third id is the time it
+ * was issued: the MAC covers it, so the age cannot be changed, and the
+ * same request made at another second gets another token.
+ */
+int
+token_confirm_make(struct token *t, int64_t subscriber, int64_t theme,
+    int64_t issued, char *out, size_t outlen)
+{
+	struct token_ids ids = { subscriber, theme, issued };
+
+	return token_make(t, TOKEN_CONFIRM, &ids, out, outlen);
+}
+
+int
+token_confirm_parse(struct token *t, const char *text,
+    struct token_confirm *c_r)
+{
+	struct token_ids ids = { 0, 0, 0 };
+
+	if (token_parse(t, TOKEN_CONFIRM, text, &ids) == -1 ||
+	    ids.subscriber <= 0 || ids.theme <= 0)
+		return -1;
+	c_r->subscriber = ids.subscriber;
+	c_r->theme = ids.theme;
+	c_r->issued = ids.edition;
 	return 0;
 }

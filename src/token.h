@@ -28,7 +28,9 @@ struct token;
 
 enum token_purpose {
 	TOKEN_UNSUBSCRIBE,	/* link and unsubscribe+TOKEN@: sub, theme */
-	TOKEN_CONFIRM,		/* double opt-in link: sub, theme */
+	TOKEN_CONFIRM,		/* double opt-in link and confirm+TOKEN@:
+				   sub, theme, and the issue time in the
+				   edition slot (token_confirm_make) */
 	TOKEN_REPLY,		/* Reply-To SLUG+TOKEN@: sub (MAC: sub, theme) */
 	TOKEN_BOUNCE,		/* VERP bounces+TOKEN@: sub, theme, edition */
 	TOKEN_MSGID,		/* Message-ID <TOKEN@..>: sub, theme, edition */
@@ -78,5 +80,28 @@ int	token_make(struct token *, enum token_purpose,
  */
 int	token_parse(struct token *, enum token_purpose, const char *text,
 	    struct token_ids *ids_r);
+
+/* What a confirmation token says. */
+struct token_confirm {
+	int64_t	subscriber;
+	int64_t	theme;
+	int64_t	issued;		/* seconds since the epoch */
+};
+
+/*
+ * The double opt-in token (link BASE_URL/c/TOKEN, address
+ * confirm+TOKEN@LIST_DOMAIN) for subscriber's pending subscription to
+ * theme, issued at issued: a CONFIRM token, its own key and tag (kind
+ * confirm), its MAC over the three. Returns token_make's length or -1.
+ */
+int	token_confirm_make(struct token *, int64_t subscriber, int64_t theme,
+	    int64_t issued, char *out, size_t outlen);
+/*
+ * Checks text as a confirmation token: 0 with c_r filled, -1 for
+ * anything forged, damaged or of another purpose. The age is the
+ * caller's to judge (subs_confirm: [subscribe] pending_days).
+ */
+int	token_confirm_parse(struct token *, const char *text,
+	    struct token_confirm *c_r);
 
 #endif

@@ -1018,6 +1018,146 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* Mail to confirm+TOKEN@ and SLUG+subscribe@ (double opt-in). */
+struct optin_case {
+	const char	*to;		/* "%s" is the confirm token */
+	const char	*headers;	/* extra lines, CRLF-terminated */
+	const char	*subject;
+	const char	*body;
+	enum inbound_kind kind;
+};
+
+static const struct optin_case optin_cases[] = {
+	{ "confirm+%s@" DOMAIN, "", "Re: Bekräfta", "Ja!\r\n",
+	  INBOUND_CONFIRM },
+	{ "Confirm+%s@LISTS.EXAMPLE.ORG", "", "Re: x", "\r\n",
+	  INBOUND_CONFIRM },
+	/* Found in Cc and Delivered-To as well as To. */
+	{ "news@example.net\r\nCc: <confirm+%s@" DOMAIN ">", "", "Re: x",
+	  "ja\r\n", INBOUND_CONFIRM },
+	{ "lists@" DOMAIN "\r\nDelivered-To: confirm+%s@" DOMAIN, "",
+	  "Re: x", "ja\r\n", INBOUND_CONFIRM },
+	/* An empty reply still confirms: the token is the proof. */
+	{ "confirm+%s@" DOMAIN, "", "", "", INBOUND_CONFIRM },
+	/* Auto-replies never confirm, by header or by subject. */
+	{ "confirm+%s@" DOMAIN, "Auto-Submitted: auto-replied\r\n", "Re: x",
+	  "I am away.\r\n", INBOUND_AUTOREPLY },
+	{ "confirm+%s@" DOMAIN, "X-Autoreply: yes\r\n", "Re: x", "\r\n",
+	  INBOUND_AUTOREPLY },
+	{ "confirm+%s@" DOMAIN, "", "Out of office: Re: x", "\r\n",
+	  INBOUND_AUTOREPLY },
+	{ "confirm+%s@" DOMAIN, "Precedence: bulk\r\n", "Re: x", "\r\n",
+	  INBOUND_AUTOREPLY },
+	/* Answering "unsubscribe" declines: nothing is confirmed. */
+	{ "confirm+%s@" DOMAIN, "", "Re: x", "avsluta\r\n", INBOUND_HUMAN },
+	/* Another domain's confirm address is not ours. */
+	{ "confirm+%s@example.net", "", "Re: x", "ja\r\n", INBOUND_HUMAN },
+	{ "barnets-ratt+subscribe@" DOMAIN, "", "subscribe", "\r\n",
+	  INBOUND_SUBSCRIBE },
+	{ "Barnets-Ratt+Subscribe@" DOMAIN, "", "", "", INBOUND_SUBSCRIBE },
+	{ "barnets-ratt+subscribe@" DOMAIN, "Auto-Submitted: auto-replied\r\n",
+	  "", "", INBOUND_AUTOREPLY },
+	{ "barnets-ratt+subscribe@" DOMAIN, "", "Automatic reply: hej", "",
+	  INBOUND_AUTOREPLY },
+	/* An unknown theme is nobody's request. */
+	{ "nosuch+subscribe@" DOMAIN, "", "subscribe", "", INBOUND_HUMAN },
+};
+
+static char *
+optin_message(const struct optin_case *c, const char *token)
+{
+	char *to = xasprintf(c->to, token), *m;
+
+	m = xasprintf("From: Anna <anna@example.org>\r\nTo: %s\r\n"
+	    "Subject: %s\r\nMessage-ID: <q1@example.org>\r\n%s\r\n%s", to,
+	    c->subject, c->headers, c->body);
+	free(to);
+	return m;
+}
+
+START_TEST(test_optin)
+{
+	const struct optin_case *c = &optin_cases[_i];
+	char tok[TOKEN_BUF], *m;
+	struct inbound *in;
+
+	ck_assert_int_gt(token_confirm_make(tokens, SUB, THEME, 1790000000,
+	    tok, sizeof tok), 0);
+	m = optin_message(c, tok);
+	in = classify_str(m);
+	ck_assert_msg(in->kind == c->kind, "case %d: %s (%s), expected %s",
+	    _i, inbound_kind_name(in->kind), in->reason,
+	    inbound_kind_name(c->kind));
+	if (c->kind == INBOUND_CONFIRM) {
+		expect_ours(in);
+		ck_assert_int_eq(in->ids.edition, 1790000000);
+		ck_assert_str_eq(in->confirm_token, tok);
+		ck_assert_int_eq(in->where, INBOUND_CONFIRM_ADDR);
+	} else
+		ck_assert(in->kind != INBOUND_CONFIRM);
+	if (c->kind == INBOUND_SUBSCRIBE) {
+		ck_assert_int_eq(in->ids.theme, THEME);
+		ck_assert_int_eq(in->ids.subscriber, 0);
+		ck_assert_str_eq(in->from, "anna@example.org");
+	}
+	inbound_free(in);
+	free(m);
+}
+END_TEST
+
+/* A confirm address whose token does not verify acts on nobody. */
+START_TEST(test_optin_forged)
+{
+	static const struct optin_case c = { "confirm+%s@" DOMAIN, "",
+	    "Re: x", "ja\r\n", INBOUND_FORGED };
+	char tok[TOKEN_BUF], *m;
+	struct inbound *in;
+
+	/* Flipped, of another purpose, and not base32 at all. */
+	const char *bad[] = { NULL, t_unsub, "zz99", "subscribe" };
+
+	token_confirm_make(tokens, SUB, THEME, 1790000000, tok, sizeof tok);
+	tok[3] = tok[3] == 'a' ? 'b' : 'a';
+	bad[0] = tok;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		m = optin_message(&c, bad[i]);
+		in = classify_str(m);
+		ck_assert_msg(in->kind == INBOUND_FORGED, "%zu: %s", i,
+		    inbound_kind_name(in->kind));
+		ck_assert_int_eq(in->ids.subscriber, 0);
+		ck_assert_ptr_null(in->confirm_token);
+		inbound_free(in);
+		free(m);
+	}
+}
+END_TEST
+
+/* A bounce of a confirmation mail is a bounce, not a confirmation. */
+START_TEST(test_optin_bounce)
+{
+	char tok[TOKEN_BUF], *m;
+	struct inbound *in;
+
+	token_confirm_make(tokens, SUB, THEME, 1790000000, tok, sizeof tok);
+	m = xasprintf("From: MAILER-DAEMON@example.org\r\n"
+	    "To: bounces+%s@" DOMAIN "\r\nSubject: Undelivered Mail\r\n"
+	    "Content-Type: multipart/report; report-type=delivery-status;"
+	    " boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+	    "failed\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+	    "Reporting-MTA: dns; mx.example.org\r\n\r\n"
+	    "Final-Recipient: rfc822; anna@example.org\r\nAction: failed\r\n"
+	    "Status: 5.1.1\r\n\r\n--b\r\nContent-Type: text/rfc822-headers"
+	    "\r\n\r\nTo: anna@example.org\r\nReply-To: confirm+%s@" DOMAIN
+	    "\r\n\r\n--b--\r\n", t_bounce, tok);
+	in = classify_str(m);
+	ck_assert_int_eq(in->kind, INBOUND_BOUNCE);
+	ck_assert_ptr_null(in->confirm_token);
+	inbound_free(in);
+	free(m);
+}
+END_TEST
+
+
 int
 main(void)
 {
@@ -1052,6 +1192,10 @@ main(void)
 	tcase_add_test(tc, test_max_size);
 	tcase_add_test(tc, test_speed);
 	tcase_add_test(tc, test_names);
+	tcase_add_loop_test(tc, test_optin, 0,
+	    sizeof optin_cases / sizeof optin_cases[0]);
+	tcase_add_test(tc, test_optin_forged);
+	tcase_add_test(tc, test_optin_bounce);
 	suite_add_tcase(s, tc);
 	return tbtest_run(s);
 }

@@ -11,6 +11,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "store.h"
 #include "tbtest.h"
 #include "util.h"
@@ -79,6 +81,46 @@ START_TEST(test_newer_schema_refused)
 	ck_assert_int_eq(err.code, EX_DATAERR);
 	ck_assert_ptr_nonnull(strstr(err.msg, "newer"));
 	ck_assert_ptr_nonnull(strstr(err.msg, "99"));
+	free(path);
+}
+END_TEST
+
+/*
+ * A version 6 file (before double opt-in), made by taking migration 6
+ * back out of a new one, is upgraded on open with its rows kept.
+ */
+START_TEST(test_upgrade_from_v6)
+{
+	char *path = tbtest_path("v6.db");
+	struct error err = { 0 };
+	struct store *st = open_new("v6.db");
+	sqlite3 *db = NULL;
+	int64_t id, at = -1, n = -1;
+	int status;
+
+	ck_assert_int_eq(store_theme_add(st, "barn", "Barn", NULL, "sv", &err),
+	    0);
+	ck_assert_int_eq(store_subscriber_add(st, "a@example.org",
+	    "a@example.org", "A", &id, &err), 1);
+	ck_assert_int_eq(store_subscription_set(st, id, 1, STORE_PENDING,
+	    STORE_EV_SUBSCRIBE, "cli", NULL, &err), 0);
+	store_close(st);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "DROP INDEX subscription_pending;"
+	    "ALTER TABLE subscriber DROP COLUMN confirm_sent_at;"
+	    "PRAGMA user_version = 6;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(store_open(path, &st, &err), 0);
+	ck_assert_int_eq(store_version_found(st), 6);
+	ck_assert_int_eq(store_confirm_sent(st, id, &at, &err), 1);
+	ck_assert_int_eq(at, 0);
+	ck_assert_int_eq(store_subscription_get(st, id, 1, &status, &err), 1);
+	ck_assert_int_eq(status, STORE_PENDING);
+	/* The new index serves the expiry: nothing is that old yet. */
+	ck_assert_int_eq(store_pending_expire(st, 1, "expire", "old", &n,
+	    &err), 0);
+	ck_assert_int_eq(n, 0);
+	store_close(st);
 	free(path);
 }
 END_TEST
@@ -467,6 +509,7 @@ main(void)
 
 	tcase_add_test(tc, test_open_creates_and_reopens);
 	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_upgrade_from_v6);
 	tcase_add_test(tc, test_not_a_database);
 	tcase_add_test(tc, test_unwritable_path);
 	tcase_add_test(tc, test_themes);

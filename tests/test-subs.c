@@ -10,6 +10,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "secret.h"
 #include "store.h"
 #include "subs.h"
@@ -357,6 +358,177 @@ START_TEST(test_export_spreadsheet_safe)
 }
 END_TEST
 
+/* A configuration whose [smtp] goes nowhere: port 1 on loopback. */
+static struct config *
+dead_smtp_config(void)
+{
+	char *path = tbtest_path("optin.conf"), *text;
+	struct config *cfg = NULL;
+	struct error err = { 0 };
+
+	text = xasprintf("[general]\nfrom = Org <news@example.org>\n"
+	    "list_domain = lists.example.org\ntemplates = %s/templates\n"
+	    "[smtp]\nhost = 127.0.0.1\nport = 1\ntls = none\ntimeout = 5\n",
+	    getenv("TB_SRCDIR") ? getenv("TB_SRCDIR") : "..");
+	tbtest_write(path, text, -1);
+	ck_assert_msg(conf_load(path, &cfg, &err) == 0, "%s", err.msg);
+	free(text);
+	free(path);
+	return cfg;
+}
+
+static struct subs_request_result req;
+
+static int
+request(struct env *e, const char *email, const char *name, int64_t now,
+    int flags)
+{
+	struct error err = { 0 };
+
+	return subs_request(e->subs, email, name, "barnets-ratt", "web", now,
+	    flags, &req, &err);
+}
+
+static int
+confirm(struct env *e, const char *token, int64_t now)
+{
+	struct subs_confirm_result r;
+	struct error err = { 0 };
+
+	ck_assert_int_eq(subs_confirm(e->subs, token, 7, "web", now, &r, &err),
+	    0);
+	return r.outcome;
+}
+
+/* Requests: pending, one mail a day, nothing for active or suppressed. */
+START_TEST(test_request)
+{
+	struct env e;
+	struct error err = { 0 };
+	struct config *cfg = dead_smtp_config();
+	int64_t now = util_now();
+	char *name = NULL, *email = NULL;
+	int added;
+
+	env_open(&e, "request.db");
+	subs_set_config(e.subs, cfg);
+	ck_assert_int_eq(request(&e, "Anna@Example.org", "Anna Typed", now,
+	    SUBS_DEFER_MAIL), 0);
+	ck_assert_int_eq(req.outcome, SUBS_REQ_MAIL_DUE);
+	ck_assert_str_eq(req.email, "Anna@Example.org");
+	ck_assert_int_gt(strlen(req.token), 20);
+	ck_assert_str_eq(status_of(&e, "anna@example.org", "barnets-ratt"),
+	    "pending");
+	/* The name is kept for editions once confirmed. */
+	ck_assert_int_eq(store_subscriber_get(e.store, req.subscriber_id,
+	    &email, &name, &err), 1);
+	ck_assert_str_eq(name, "Anna Typed");
+	free(name);
+	free(email);
+	/* The day's mail is spent: asking again (any theme) sends none. */
+	ck_assert_int_eq(request(&e, "anna@example.org", "Other Name",
+	    now + 3600, SUBS_DEFER_MAIL), 0);
+	ck_assert_int_eq(req.outcome, SUBS_REQ_THROTTLED);
+	ck_assert_str_eq(req.token, "");
+	ck_assert_int_eq(store_subscriber_get(e.store, req.subscriber_id,
+	    &email, &name, &err), 1);
+	ck_assert_str_eq(name, "Anna Typed");	/* a request renames nobody */
+	free(name);
+	free(email);
+	/* A day later the mail is due again; this one fails (no server):
+	 * an error, still pending, and the allowance is given back. */
+	ck_assert_int_eq(request(&e, "anna@example.org", NULL,
+	    now + 86400 + 1, 0), -1);
+	ck_assert_str_eq(status_of(&e, "anna@example.org", "barnets-ratt"),
+	    "pending");
+	ck_assert_int_eq(request(&e, "anna@example.org", NULL, now + 86400 + 2,
+	    SUBS_DEFER_MAIL), 0);
+	ck_assert_int_eq(req.outcome, SUBS_REQ_MAIL_DUE);
+	/* Active and suppressed addresses: nothing. */
+	ck_assert_int_eq(confirm(&e, req.token, now + 86400 + 3),
+	    SUBS_CONFIRMED);
+	ck_assert_int_eq(request(&e, "anna@example.org", NULL, now + 3 * 86400,
+	    SUBS_DEFER_MAIL), 0);
+	ck_assert_int_eq(req.outcome, SUBS_REQ_ACTIVE);
+	ck_assert_int_eq(subs_suppress_add(e.subs, "eva@example.org", "asked",
+	    "cli", &added, &err), 0);
+	ck_assert_int_eq(request(&e, "eva@example.org", "Eva", now,
+	    SUBS_DEFER_MAIL), 0);
+	ck_assert_int_eq(req.outcome, SUBS_REQ_SUPPRESSED);
+	ck_assert_str_eq(status_of(&e, "eva@example.org", "barnets-ratt"),
+	    "no subscriber");
+	/* Bad input names itself. */
+	ck_assert_int_eq(subs_request(e.subs, "no-at-sign", NULL,
+	    "barnets-ratt", "web", now, SUBS_NO_SEND, &req, &err), -1);
+	ck_assert_int_eq(err.code, EX_DATAERR);
+	ck_assert_int_eq(subs_request(e.subs, "x@example.org", NULL, "nope",
+	    "web", now, SUBS_NO_SEND, &req, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "nope"));
+	ck_assert_int_eq(subs_request(e.subs, "x@example.org", "X\r\nBcc: y",
+	    "barnets-ratt", "web", now, SUBS_NO_SEND, &req, &err), -1);
+	env_close(&e);
+	conf_free(cfg);
+}
+END_TEST
+
+/* Confirmation: once, idempotent, never expired, forged or stale. */
+START_TEST(test_confirm)
+{
+	struct env e;
+	struct error err = { 0 };
+	int64_t now = util_now(), n;
+	char tok[TOKEN_BUF], bo[TOKEN_BUF], *one[] = { "barnets-ratt" };
+
+	env_open(&e, "confirm.db");
+	ck_assert_int_eq(request(&e, "anna@example.org", NULL, now,
+	    SUBS_NO_SEND), 0);
+	ck_assert_int_eq(req.outcome, SUBS_REQ_NOT_SENT);
+	snprintf(tok, sizeof tok, "%s", req.token);
+	ck_assert_int_eq(request(&e, "bo@example.org", NULL, now,
+	    SUBS_NO_SEND), 0);
+	snprintf(bo, sizeof bo, "%s", req.token);
+	/* Too old, from the future, forged: refused, nothing changes. */
+	ck_assert_int_eq(confirm(&e, tok, now + 7 * 86400 + 1),
+	    SUBS_CONFIRM_EXPIRED);
+	ck_assert_int_eq(confirm(&e, tok, now - 3600), SUBS_CONFIRM_INVALID);
+	tok[5] = tok[5] == 'a' ? 'b' : 'a';
+	ck_assert_int_eq(confirm(&e, tok, now), SUBS_CONFIRM_INVALID);
+	tok[5] = tok[5] == 'a' ? 'b' : 'a';
+	ck_assert_int_eq(confirm(&e, "", now), SUBS_CONFIRM_INVALID);
+	ck_assert_str_eq(status_of(&e, "anna@example.org", "barnets-ratt"),
+	    "pending");
+	ck_assert_int_eq(confirm(&e, tok, now + 60), SUBS_CONFIRMED);
+	ck_assert_str_eq(status_of(&e, "anna@example.org", "barnets-ratt"),
+	    "active");
+	ck_assert_int_eq(confirm(&e, tok, now + 120), SUBS_CONFIRMED_BEFORE);
+	/* After an unsubscribe, an old token cannot bring her back. */
+	ck_assert_int_eq(subs_remove(e.subs, "anna@example.org", NULL, "cli",
+	    NULL, NULL, &err), 0);
+	ck_assert_int_eq(confirm(&e, tok, now + 180), SUBS_CONFIRM_EXPIRED);
+	ck_assert_str_eq(status_of(&e, "anna@example.org", "barnets-ratt"),
+	    "unsubscribed");
+	/* Expiry takes bo (only ever pending) with his address. */
+	ck_assert_int_eq(subs_expire(e.subs, now + 6 * 86400, 7, "expire", &n,
+	    &err), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(subs_expire(e.subs, now + 8 * 86400, 7, "expire", &n,
+	    &err), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(status_of(&e, "bo@example.org", "barnets-ratt"),
+	    "no subscriber");
+	ck_assert_int_eq(confirm(&e, bo, now + 60), SUBS_CONFIRM_EXPIRED);
+	/* sub add without --confirm still works, and confirms a request. */
+	ck_assert_int_eq(request(&e, "cia@example.org", NULL, now,
+	    SUBS_NO_SEND), 0);
+	ck_assert_int_eq(subs_add(e.subs, "cia@example.org", NULL, one, 1, 0,
+	    "cli", NULL, NULL, &err), 0);
+	ck_assert_str_eq(status_of(&e, "cia@example.org", "barnets-ratt"),
+	    "active");
+	env_close(&e);
+}
+END_TEST
+
+
 int
 main(void)
 {
@@ -371,6 +543,8 @@ main(void)
 	tcase_add_test(tc, test_import_extra_theme_and_status);
 	tcase_add_test(tc, test_export_import_round_trip);
 	tcase_add_test(tc, test_export_spreadsheet_safe);
+	tcase_add_test(tc, test_request);
+	tcase_add_test(tc, test_confirm);
 	suite_add_tcase(s, tc);
 	return tbtest_run(s);
 }

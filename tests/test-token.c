@@ -23,7 +23,7 @@ static const char *const purpose_names[TOKEN_NPURPOSES] = {
 
 /* Which ids survive a round trip (the others parse as 0). */
 static const unsigned carried[TOKEN_NPURPOSES] = {
-	[TOKEN_UNSUBSCRIBE] = 3, [TOKEN_CONFIRM] = 3, [TOKEN_REPLY] = 3,
+	[TOKEN_UNSUBSCRIBE] = 3, [TOKEN_CONFIRM] = 7, [TOKEN_REPLY] = 3,
 	[TOKEN_BOUNCE] = 7, [TOKEN_MSGID] = 7,
 };
 
@@ -349,8 +349,7 @@ START_TEST(test_unique)
 			if (p == TOKEN_REPLY) {
 				in.subscriber = 1 + i;
 				in.theme = 4;
-			} else if (p == TOKEN_UNSUBSCRIBE ||
-			    p == TOKEN_CONFIRM) {
+			} else if (p == TOKEN_UNSUBSCRIBE) {
 				in.subscriber = 1 + i % 2000;
 				in.theme = 1 + i / 2000;
 			}
@@ -422,6 +421,63 @@ START_TEST(test_noncanonical)
 }
 END_TEST
 
+/* Confirmation tokens: ids and issue time round-trip; nothing else does. */
+START_TEST(test_confirm)
+{
+	struct token *t = open_token("secret"), *other = open_token("other");
+	struct token_ids ids = { 41, 3, 1790000000 };
+	struct token_confirm c;
+	char tok[TOKEN_BUF], tok2[TOKEN_BUF], unsub[TOKEN_BUF];
+
+	ck_assert_int_gt(token_confirm_make(t, 41, 3, 1790000000, tok,
+	    sizeof tok), 0);
+	ck_assert_int_eq(token_confirm_parse(t, tok, &c), 0);
+	ck_assert_int_eq(c.subscriber, 41);
+	ck_assert_int_eq(c.theme, 3);
+	ck_assert_int_eq(c.issued, 1790000000);
+	/* Another second, another token; both valid. */
+	token_confirm_make(t, 41, 3, 1790000001, tok2, sizeof tok2);
+	ck_assert_str_ne(tok, tok2);
+	ck_assert_int_eq(token_confirm_parse(t, tok2, &c), 0);
+	ck_assert_int_eq(c.issued, 1790000001);
+	/* Another installation's, another purpose's with the same ids. */
+	ck_assert_int_eq(token_confirm_parse(other, tok, &c), -1);
+	token_make(t, TOKEN_UNSUBSCRIBE, &ids, unsub, sizeof unsub);
+	ck_assert_int_eq(token_confirm_parse(t, unsub, &c), -1);
+	token_make(t, TOKEN_BOUNCE, &ids, unsub, sizeof unsub);
+	ck_assert_int_eq(token_confirm_parse(t, unsub, &c), -1);
+	/* Every single-character change is refused. */
+	for (size_t i = 0; tok[i] != '\0'; i++) {
+		char save = tok[i];
+
+		tok[i] = save == 'a' ? 'b' : 'a';
+		ck_assert_int_eq(token_confirm_parse(t, tok, &c), -1);
+		tok[i] = save;
+	}
+	/* Upper case is the same token (mail systems change case). */
+	for (size_t i = 0; tok[i] != '\0'; i++)
+		tok2[i] = (char)(tok[i] >= 'a' && tok[i] <= 'z' ?
+		    tok[i] - 32 : tok[i]);
+	tok2[strlen(tok)] = '\0';
+	ck_assert_int_eq(token_confirm_parse(t, tok2, &c), 0);
+	/* No subscriber or no theme: never a confirmation. */
+	token_confirm_make(t, 0, 3, 1790000000, tok, sizeof tok);
+	ck_assert_int_eq(token_confirm_parse(t, tok, &c), -1);
+	token_confirm_make(t, 41, 0, 1790000000, tok, sizeof tok);
+	ck_assert_int_eq(token_confirm_parse(t, tok, &c), -1);
+	ck_assert_int_eq(token_confirm_parse(t, "", &c), -1);
+	/* confirm+TOKEN fits a 64-octet local part (RFC 5321) for any
+	 * subscriber below 2^32 and issue times past 2100. */
+	ck_assert_int_gt(token_confirm_make(t, 4294967295LL, 1048575,
+	    8589934591LL, tok, sizeof tok), 0);
+	ck_assert_int_le(strlen("confirm+") + strlen(tok), 64);
+	ck_assert_int_eq(token_confirm_parse(t, tok, &c), 0);
+	ck_assert_int_eq(c.issued, 8589934591LL);
+	token_free(t);
+	token_free(other);
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
 	token_free(NULL);
@@ -446,6 +502,7 @@ main(void)
 	tcase_add_test(tc, test_garbage);
 	tcase_add_test(tc, test_unique);
 	tcase_add_test(tc, test_noncanonical);
+	tcase_add_test(tc, test_confirm);
 	tcase_add_test(tc, test_free_null);
 	suite_add_tcase(s, tc);
 	return tbtest_run(s);
