@@ -23,7 +23,9 @@ done
 TPL=$(dirname "$(inst edition.sv.html)")
 check "the templates are installed under share/temabrev/templates" \
     sh -c "echo '$TPL' | grep -q /share/temabrev/templates$"
-check "... all twelve" test "$(ls "$TPL" | wc -l)" -eq 12
+ls "$TB_SRCDIR/templates" > "$TMP/tpl.want"
+ls "$TPL" > "$TMP/tpl.got"
+check "... every file of templates/" cmp "$TMP/tpl.want" "$TMP/tpl.got"
 EX=$(inst temabrev.conf.example)
 check "the example configuration is installed with the docs" \
     sh -c "echo '$EX' | grep -q /doc/temabrev/examples/temabrev.conf.example$"
