@@ -10,42 +10,15 @@
 # SLUG+subscribe@ round trip, expiry, the event log's sources, and an
 # archive without anything personal whose Atom feed and pages parse.
 . "${TB_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "$TB_SRCDIR/tests/servers.sh"
 
-PY=${TB_SMTPD_PYTHON:-/usr/bin/python3}
-DOVE="$TB_SRCDIR/tests/dovecot.py"
 ACHK="$TB_SRCDIR/tests/archive-check.py"
-if [ ! -x "$PY" ] || ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
-	echo "1..0 # SKIP python3-aiosmtpd not installed"
-	exit 0
-fi
-if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
-	echo "1..0 # SKIP dovecot (dovecot-imapd) not installed"
-	exit 0
-fi
+need_smtpd
+need_dovecot
 
-PIDS=
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	"$PY" "$DOVE" stop "$TMP/dc" >/dev/null 2>&1
-	[ -n "${TB_KEEP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-mkdir -p "$TMP/cap"
-"$PY" "$TB_SRCDIR/tests/smtpd.py" --dir "$TMP/cap" --port-file "$TMP/port" \
-    --max-seconds 900 2>>"$TMP/smtpd.log" &
-PIDS="$PIDS $!"
-i=0
-while [ ! -s "$TMP/port" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-SPORT=$(cat "$TMP/port" 2>/dev/null)
+smtpd_start cap
 check "smtp capture server is up" test -n "$SPORT"
-dc_start() {
-	"$PY" "$DOVE" start "$TMP/dc" > "$TMP/dc.env" 2>"$TMP/dc.err" ||
-	    return 1
-	. "$TMP/dc.env"
-}
 check "dovecot is up" dc_start
-deliver() { "$PY" "$DOVE" deliver "$TMP/dc" "$@"; }
 
 cat > "$TMP/t.conf" <<CONF
 [general]

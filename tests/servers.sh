@@ -25,7 +25,8 @@ servers_stop() {
 	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	[ -n "$DC_STARTED" ] && "$PY" "$DOVE" stop "$TMP/dc" >/dev/null 2>&1
-	rm -rf "$TMP"
+	# TB_KEEP=1 keeps the files for a look after a failure.
+	[ -n "${TB_KEEP:-}" ] || rm -rf "$TMP"
 }
 trap servers_stop EXIT
 
