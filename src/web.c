@@ -810,7 +810,8 @@ route_of(const char *url, const char **rest_r)
 /* Runs one request on a token route, whose body (if any) is complete. */
 static enum MHD_Result
 serve(struct web *w, struct MHD_Connection *c, struct req *r,
-    const struct route *rt, handler_fn *fn, const char *token)
+    const char *method, const struct route *rt, handler_fn *fn,
+    const char *token)
 {
 	struct call k;
 	enum MHD_Result ret;
@@ -842,8 +843,8 @@ serve(struct web *w, struct MHD_Connection *c, struct req *r,
 			goto done;
 		}
 	}
-	log_warnx("http: %s: %s %s: %s", k.client, r->pp ? "POST" : "GET",
-	    rt->prefix, k.err.msg);
+	log_warnx("http: %s: %s %s: %s", k.client, method, rt->prefix,
+	    k.err.msg);
 	json_object_clear(k.data);
 	json_object_set_new(k.data, "failed", json_true());
 	ret = send_page(c, k.site, &k.x->out, P_ERROR, k.lang, k.data,
@@ -915,7 +916,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (r->bad_form)
 		return send_plain(w, c, P_ERROR, "bad", MHD_HTTP_BAD_REQUEST,
 		    NULL);
-	return serve(w, c, r, rt, get ? rt->get : rt->post, token);
+	return serve(w, c, r, method, rt, get ? rt->get : rt->post, token);
 }
 
 static void

@@ -30,17 +30,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_for SECONDS CMD...: CMD until it succeeds, five tries a second.
-wait_for() {
-	wf_n=$(($1 * 5)); shift
-	wf_i=0
-	while [ $wf_i -lt $wf_n ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-		wf_i=$((wf_i + 1))
-	done
-	return 1
-}
 count() { ls "$1" 2>/dev/null | wc -l | tr -d ' '; }
 at_least() { [ "$(count "$1")" -ge "$2" ]; }
 smtpd_start() {

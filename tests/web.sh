@@ -30,22 +30,11 @@ cleanup() {
 }
 trap cleanup EXIT; [ -n "${KEEP:-}" ] && trap "kill \$DPID \$PIDS" EXIT
 
-# poll SECONDS CMD...: CMD until it succeeds, five tries a second.
-poll() {
-	p_n=$(($1 * 5)); shift
-	p_i=0
-	while [ $p_i -lt $p_n ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-		p_i=$((p_i + 1))
-	done
-	return 1
-}
 # dstart LOG: the daemon in the foreground; its URL base in WEB.
 dstart() {
 	"$TEMABREVD" -f --db "$DB" 2>"$1" &
 	DPID=$!
-	poll 20 grep -q "http: listening on" "$1" || return 1
+	wait_for 20 grep -q "http: listening on" "$1" || return 1
 	WEB="http://$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$1" |
 	    tail -n 1)"
 }
@@ -76,7 +65,7 @@ mkdir -p "$TMP/cap"
 "$PY" "$TB_SRCDIR/tests/smtpd.py" --dir "$TMP/cap" \
     --port-file "$TMP/smtp.port" --max-seconds 600 2>>"$TMP/smtpd.log" &
 PIDS="$PIDS $!"
-check "smtp capture server is up" poll 30 test -s "$TMP/smtp.port"
+check "smtp capture server is up" wait_for 30 test -s "$TMP/smtp.port"
 cat > "$TMP/feed.xml" <<'XML'
 <?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>MSI</title><link>https://msi.example.org/</link>
@@ -88,7 +77,7 @@ XML
 "$PY" "$TB_SRCDIR/tests/httpd.py" "$TMP/http.port" "$TMP/feed.xml" \
     --max-seconds 600 &
 PIDS="$PIDS $!"
-check "http feed server is up" poll 30 test -s "$TMP/http.port"
+check "http feed server is up" wait_for 30 test -s "$TMP/http.port"
 
 mkconf() {
 	cat > "$TMP/t.conf" <<CONF
@@ -154,7 +143,7 @@ check "an edition of tillf is sent" sh -c "
 	'$TEMABREV' --db '$DB' edition new tillf --subject 'Tillfalligt' &&
 	'$TEMABREV' --db '$DB' edition send 2"
 check "anna, bo and eva received barn, anna tillf" \
-    poll 20 sh -c "ls '$TMP/cap' | grep -c . | grep -qx 4"
+    wait_for 20 sh -c "ls '$TMP/cap' | grep -c . | grep -qx 4"
 ANNA_MSG=$(grep -l "^Subject: Nytt om barn" "$TMP"/cap/*anna* | head -n 1)
 BO_MSG=$(grep -l "^Subject: Nytt om barn" "$TMP"/cap/*bo* | head -n 1)
 TILLF_MSG=$(grep -l "^Subject: Tillfalligt" "$TMP"/cap/*anna* | head -n 1)
@@ -393,19 +382,19 @@ ETOK=$("$PY" "$WC" link "$EVA_MSG" | sed 's|.*/u/||')
 curl -s -o /dev/null -H 'X-Forwarded-For: 198.51.100.7' "$WEB/u/$ETOK"
 mkconf 127.0.0.1:0 yes
 kill -HUP "$DPID"
-check "SIGHUP reloads" poll 10 grep -q "configuration reloaded" "$TMP/d1.log"
+check "SIGHUP reloads" wait_for 10 grep -q "configuration reloaded" "$TMP/d1.log"
 check "... the listener stays (same settings but trust_proxy)" sh -c "
 	[ \$(grep -c 'http: listening on' '$TMP/d1.log') = 1 ]"
 curl -s -o /dev/null -X POST -d 'List-Unsubscribe=One-Click' \
     -H 'X-Forwarded-For: 203.0.113.9, 198.51.100.7, 127.0.0.1' \
     "$WEB/u/$ETOK"
 check "with trust_proxy the client is the rightmost untrusted address" \
-    poll 5 grep -q "http: 198.51.100.7: subscriber [0-9]* unsubscribed" \
+    wait_for 5 grep -q "http: 198.51.100.7: subscriber [0-9]* unsubscribed" \
     "$TMP/d1.log"
 mkconf "[::1]:0"
 kill -HUP "$DPID"
 check "SIGHUP with a new listen address: logged" \
-    poll 10 sh -c "grep 'http: listening on' '$TMP/d1.log' | grep -q '\[::1\]'"
+    wait_for 10 sh -c "grep 'http: listening on' '$TMP/d1.log' | grep -q '\[::1\]'"
 WEB="http://$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$TMP/d1.log" |
     tail -n 1)"
 req v6 -g "$WEB/u/$ETOK"
