@@ -711,7 +711,7 @@ list_themes(struct call *k)
 	json_object_set_new(k->data, "themes", tl.themes);
 	if (addr_parse(k->email, &a, &k->err) == -1)
 		return -1;
-	if (store_theme_foreach(k->x->st, add_theme, &tl, &k->err) == -1)
+	if (store_theme_each(k->x->st, add_theme, &tl, &k->err) == -1)
 		return -1;
 	rc = store_subscriber_foreach(k->x->st, a.key, 0, -1, mark_subs, &tl,
 	    &k->err);

@@ -423,4 +423,7 @@ else
 	    is_status anna@example.org barn unsubscribed
 fi
 dstop
+check "the second daemon stops cleanly too (0)" test "$DRC" = 0
+check "no sanitizer report in the daemon's logs" sh -c "
+	! grep -E 'Sanitizer|runtime error' '$TMP/d1.log' '$TMP/d2.log'"
 done_testing
