@@ -675,7 +675,7 @@ add_theme(const struct store_theme *t, void *arg)
 	json_object_set_new(o, "description", json_string(t->description ?
 	    t->description : ""));
 	json_object_set_new(o, "on", json_false());
-	json_object_set_new(o, "status", json_integer(-1));
+	json_object_set_new(o, "status", json_string(""));
 	json_array_append_new(tl->themes, o);
 	return 0;
 }
@@ -694,8 +694,8 @@ mark_subs(const struct store_subscriber *s, void *arg)
 				json_object_set_new(o, "on",
 				    json_boolean(is_on(s->subs[j].status)));
 				tl->any_on |= is_on(s->subs[j].status);
-				json_object_set_new(o, "status",
-				    json_integer(s->subs[j].status));
+				json_object_set_new(o, "status", json_string(
+				    store_status_name(s->subs[j].status)));
 			}
 	return 1;
 }
