@@ -132,6 +132,7 @@ check "... naming it" has "page-preferences.sv.html" "$TMP/err"
 # ---------------------------------------------------------------------
 run 0 tb feed add barn "http://127.0.0.1:$(cat "$TMP/http.port")/feed.xml"
 run 0 tb feed add tillf "http://127.0.0.1:$(cat "$TMP/http.port")/feed.xml"
+run 0 tb feed add miljo "http://127.0.0.1:$(cat "$TMP/http.port")/feed.xml"
 run 0 tb feed fetch
 check "the daemon starts and logs its HTTP address" dstart "$TMP/d1.log"
 check "... on 127.0.0.1 with a port it chose" \
@@ -142,8 +143,11 @@ check "an edition of barn is sent" sh -c "
 check "an edition of tillf is sent" sh -c "
 	'$TEMABREV' --db '$DB' edition new tillf --subject 'Tillfalligt' &&
 	'$TEMABREV' --db '$DB' edition send 2"
-check "anna, bo and eva received barn, anna tillf" \
-    wait_for 20 sh -c "ls '$TMP/cap' | grep -c . | grep -qx 4"
+check "an edition of miljo (English) is sent" sh -c "
+	'$TEMABREV' --db '$DB' edition new miljo --subject 'Climate news' &&
+	'$TEMABREV' --db '$DB' edition send 3"
+check "anna, bo and eva received barn, anna tillf, cia miljo" \
+    wait_for 20 sh -c "ls '$TMP/cap' | grep -c . | grep -qx 5"
 ANNA_MSG=$(grep -l "^Subject: Nytt om barn" "$TMP"/cap/*anna* | head -n 1)
 BO_MSG=$(grep -l "^Subject: Nytt om barn" "$TMP"/cap/*bo* | head -n 1)
 TILLF_MSG=$(grep -l "^Subject: Tillfalligt" "$TMP"/cap/*anna* | head -n 1)
@@ -231,6 +235,36 @@ check "an upper-case token is the same token" sh -c "
 req nobody -X POST -d 'x=1' "$WEB/u/$TTOK"
 check "a POST without One-Click: 400" test "$CODE" = 400
 check "... nothing changes" is_status anna@example.org tillf active
+
+# The English pages, on cia's link.
+CTOK=$("$PY" "$WC" link "$(ls "$TMP"/cap/*cia* | head -n 1)" | sed 's|.*/u/||')
+req en1 "$WEB/u/$CTOK"
+check "an English theme's page is in English" sh -c "
+	[ '$CODE' = 200 ] && grep -q '<html lang=\"en\">' '$TMP/en1.html' &&
+	grep -q 'Unsubscribe from Miljö &amp; klimat' '$TMP/en1.html'"
+check "... and validates" valid "$TMP/en1.html"
+req en2 -X POST -d 'List-Unsubscribe=One-Click' "$WEB/u/$CTOK"
+check "... so does the page after the POST" sh -c "
+	[ '$CODE' = 200 ] && grep -q 'You are unsubscribed' '$TMP/en2.html' &&
+	tidy -q -e '$TMP/en2.html'"
+req en3 -X POST -d "resubscribe=1&form=$(form_of "$TMP/en2.html")" \
+    "$WEB/u/$CTOK"
+check "... and after resubscribing" sh -c "
+	[ '$CODE' = 200 ] && grep -q 'Welcome back' '$TMP/en3.html' &&
+	tidy -q -e '$TMP/en3.html'"
+req en4 "$WEB/p/$CTOK"
+check "... and the preferences" sh -c "
+	[ '$CODE' = 200 ] && grep -q 'Your themes' '$TMP/en4.html' &&
+	tidy -q -e '$TMP/en4.html'"
+req en5 -X POST -d "form=$(form_of "$TMP/en4.html")&theme=miljo&theme=barn" \
+    "$WEB/p/$CTOK"
+check "... and the saved page" sh -c "
+	[ '$CODE' = 200 ] && grep -q 'Your choices are saved' '$TMP/en5.html' &&
+	tidy -q -e '$TMP/en5.html'"
+check "cia follows miljo and now barn" sh -c "
+	'$TEMABREV' --db '$DB' sub show cia@example.org --json |
+	    grep -o '\"status\":\"active\"' | grep -c . | grep -qx 2"
+check "... barn active" is_status cia@example.org barn active
 
 # ---------------------------------------------------------------------
 # Resubscribe: bound to the token by the form field.
