@@ -575,6 +575,16 @@ call_data(struct call *k)
 	    json_string(k->theme->slug));
 }
 
+/* The error page with its reason (a flag the template tests). */
+static int
+refuse(struct call *k, unsigned code, const char *why)
+{
+	k->code = code;
+	k->page = P_ERROR;
+	json_object_set_new(k->data, why, json_true());
+	return 0;
+}
+
 static int
 is_on(int status)
 {
@@ -598,12 +608,8 @@ resubscribe(struct call *k)
 {
 	char *slug = k->theme->slug;
 
-	if (!form_ok(k)) {
-		k->code = MHD_HTTP_FORBIDDEN;
-		k->page = P_ERROR;
-		json_object_set_new(k->data, "forbidden", json_true());
-		return 0;
-	}
+	if (!form_ok(k))
+		return refuse(k, MHD_HTTP_FORBIDDEN, "forbidden");
 	if (k->status != STORE_ACTIVE) {
 		if (subs_add(k->x->subs, k->email, NULL, &slug, 1, 0, SOURCE,
 		    NULL, NULL, &k->err) == -1) {
@@ -613,11 +619,7 @@ resubscribe(struct call *k)
 			log_info("http: %s: subscriber %lld not resubscribed "
 			    "to %s: %s", k->client,
 			    (long long)k->ids.subscriber, slug, k->err.msg);
-			k->code = MHD_HTTP_CONFLICT;
-			k->page = P_ERROR;
-			json_object_set_new(k->data, "suppressed",
-			    json_true());
-			return 0;
+			return refuse(k, MHD_HTTP_CONFLICT, "suppressed");
 		}
 		log_info("http: %s: subscriber %lld resubscribed to %s",
 		    k->client, (long long)k->ids.subscriber, slug);
@@ -640,10 +642,7 @@ unsub_post(struct call *k)
 		return resubscribe(k);
 	if ((v = field(k->r, "List-Unsubscribe")) == NULL ||
 	    strcmp(v, "One-Click") != 0) {
-		k->code = MHD_HTTP_BAD_REQUEST;
-		k->page = P_ERROR;
-		json_object_set_new(k->data, "bad", json_true());
-		return 0;
+		return refuse(k, MHD_HTTP_BAD_REQUEST, "bad");
 	}
 	k->page = P_UNSUBSCRIBED;
 	if (!is_on(k->status)) {
@@ -749,12 +748,8 @@ prefs_post(struct call *k)
 	size_t i;
 	int nchanged = 0;
 
-	if (!form_ok(k)) {
-		k->code = MHD_HTTP_FORBIDDEN;
-		k->page = P_ERROR;
-		json_object_set_new(k->data, "forbidden", json_true());
-		return 0;
-	}
+	if (!form_ok(k))
+		return refuse(k, MHD_HTTP_FORBIDDEN, "forbidden");
 	if (list_themes(k) == -1 || store_begin(st, &k->err) == -1)
 		return -1;
 	json_array_foreach(json_object_get(k->data, "themes"), i, o) {
@@ -772,11 +767,7 @@ prefs_post(struct call *k)
 			store_rollback(st);
 			if (k->err.code != EX_DATAERR)
 				return -1;
-			k->code = MHD_HTTP_CONFLICT;
-			k->page = P_ERROR;
-			json_object_set_new(k->data, "suppressed",
-			    json_true());
-			return 0;
+			return refuse(k, MHD_HTTP_CONFLICT, "suppressed");
 		}
 		nchanged++;
 	}
