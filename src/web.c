@@ -1035,13 +1035,16 @@ listener_start(struct web *w, const struct config *cfg, struct error *err)
 		flags |= MHD_USE_IPv6;
 	atomic_store(&w->starting, 1);
 	w->start_err[0] = '\0';
+	/* The logger first, so the options' own warnings reach it; a pool
+	 * of one is no pool (libmicrohttpd warns about size 1). */
 	w->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_log, w,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)w->threads,
+	    MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned int)(w->threads > 1 ? w->threads : 0),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)w->timeout,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)w->max_conn,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_log, w,
 	    MHD_OPTION_END);
 	atomic_store(&w->starting, 0);
 	if (w->mhd == NULL) {
