@@ -133,21 +133,31 @@ struct call {
 	struct error		 err;
 };
 
+/* Resolves the path's rest (a token, a slug): 1 found, 0 the 404, -1
+ * error. A handler picks the page; both return -1 only for errors. */
+typedef int	resolve_fn(struct call *, const char *rest);
 typedef int	handler_fn(struct call *);
+
+static int	resolve_subscription(struct call *, const char *);
 
 static int	unsub_get(struct call *);
 static int	unsub_post(struct call *);
 static int	prefs_get(struct call *);
 static int	prefs_post(struct call *);
 
-/* The routes: a prefix followed by a token, and a handler per method. */
+/*
+ * The routes: a prefix followed by one path segment, what resolves the
+ * segment, and a handler per method (GET also answers HEAD). A new page
+ * is a row, a handler and, for a new kind of segment, a resolver.
+ */
 static const struct route {
 	const char	*prefix;
+	resolve_fn	*resolve;
 	handler_fn	*get;
 	handler_fn	*post;
 } routes[] = {
-	{ "/u/", unsub_get, unsub_post },
-	{ "/p/", prefs_get, prefs_post },
+	{ "/u/", resolve_subscription, unsub_get, unsub_post },
+	{ "/p/", resolve_subscription, prefs_get, prefs_post },
 };
 
 /* ---- pages ---- */
@@ -529,12 +539,25 @@ form_ok(const struct call *k)
 
 /* ---- the token routes ---- */
 
+/* The layer every subscription page gets. */
+static void
+call_data(struct call *k)
+{
+	json_object_set_new(k->data, "token", json_string(k->token));
+	json_object_set_new(k->data, "form", json_string(k->form));
+	json_object_set_new(k->data, "email", json_string(k->email));
+	json_object_set_new(k->data, "theme_name",
+	    json_string(k->theme->name));
+	json_object_set_new(k->data, "theme_slug",
+	    json_string(k->theme->slug));
+}
+
 /*
- * The token's subscription: 1 found, 0 not (the 404 for every reason),
- * -1 on a database error.
+ * An unsubscribe token's subscription: 1 found, 0 not (the 404 for every
+ * reason), -1 on a database error.
  */
 static int
-resolve(struct call *k, const char *text)
+resolve_subscription(struct call *k, const char *text)
 {
 	unsigned char mac[SECRET_MAC_LEN];
 	size_t n = strlen(text);
@@ -559,20 +582,8 @@ resolve(struct call *k, const char *text)
 	for (size_t i = 0; i < FORM_BYTES; i++)
 		snprintf(k->form + 2 * i, 3, "%02x", mac[i]);
 	k->lang = lang_index(k->theme->lang);
+	call_data(k);
 	return 1;
-}
-
-/* The layer every token page gets. */
-static void
-call_data(struct call *k)
-{
-	json_object_set_new(k->data, "token", json_string(k->token));
-	json_object_set_new(k->data, "form", json_string(k->form));
-	json_object_set_new(k->data, "email", json_string(k->email));
-	json_object_set_new(k->data, "theme_name",
-	    json_string(k->theme->name));
-	json_object_set_new(k->data, "theme_slug",
-	    json_string(k->theme->slug));
 }
 
 /* The error page with its reason (a flag the template tests). */
@@ -798,11 +809,11 @@ route_of(const char *url, const char **rest_r)
 	return NULL;
 }
 
-/* Runs one request on a token route, whose body (if any) is complete. */
+/* Runs one request on a route, whose body (if any) is complete. */
 static enum MHD_Result
 serve(struct web *w, struct MHD_Connection *c, struct req *r,
     const char *method, const struct route *rt, handler_fn *fn,
-    const char *token)
+    const char *rest)
 {
 	struct call k;
 	enum MHD_Result ret;
@@ -821,13 +832,12 @@ serve(struct web *w, struct MHD_Connection *c, struct req *r,
 		goto done;
 	}
 	k.data = json_object();
-	if ((found = resolve(&k, token)) == 0) {
+	if ((found = rt->resolve(&k, rest)) == 0) {
 		ret = send_page(c, k.site, &k.x->out, P_NOTFOUND,
 		    lang_accepted(c), k.data, MHD_HTTP_NOT_FOUND, NULL);
 		goto done;
 	}
 	if (found == 1) {
-		call_data(&k);
 		if (fn(&k) == 0) {
 			ret = send_page(c, k.site, &k.x->out, k.page, k.lang,
 			    k.data, k.code, NULL);
@@ -861,7 +871,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct web *w = cls;
 	struct req *r = *con_cls;
 	const struct route *rt;
-	const char *cl, *token = NULL;
+	const char *cl, *rest = NULL;
 	int get, post;
 
 	(void)version;
@@ -898,7 +908,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (r->too_big)
 		return MHD_NO;
-	if ((rt = route_of(url, &token)) == NULL)
+	if ((rt = route_of(url, &rest)) == NULL)
 		return send_plain(w, c, P_NOTFOUND, NULL, MHD_HTTP_NOT_FOUND,
 		    NULL);
 	if (!get && !post)
@@ -907,7 +917,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (r->bad_form)
 		return send_plain(w, c, P_ERROR, "bad", MHD_HTTP_BAD_REQUEST,
 		    NULL);
-	return serve(w, c, r, method, rt, get ? rt->get : rt->post, token);
+	return serve(w, c, r, method, rt, get ? rt->get : rt->post, rest);
 }
 
 static void
