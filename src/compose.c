@@ -148,6 +148,14 @@ done:
 }
 
 int
+compose_template(const struct config *cfg, const char *name,
+    const char *lang, const char *ext, struct template **t_r,
+    struct error *err)
+{
+	return compile_one(cfg->templates, name, lang, ext, t_r, err);
+}
+
+int
 compose_check_templates(const struct config *cfg, const char *name,
     const char *lang, struct error *err)
 {
@@ -518,6 +526,11 @@ subscriber_layer(struct compose *c, const struct compose_rcpt *r,
 	v = c->base_url ? xasprintf("%s/u/%s", c->base_url, unsub) :
 	    xstrdup("");
 	json_object_set_new(o, "unsubscribe_url", jstr(v));
+	free(v);
+	/* The web side's preferences page takes the same token (web.h). */
+	v = c->base_url ? xasprintf("%s/p/%s", c->base_url, unsub) :
+	    xstrdup("");
+	json_object_set_new(o, "preferences_url", jstr(v));
 	free(v);
 	v = xasprintf("mailto:unsubscribe+%s@%s?subject=unsubscribe", unsub,
 	    c->list_domain);

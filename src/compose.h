@@ -37,6 +37,17 @@ int	compose_new(const struct config *, struct store *,
 	    struct error *);
 void	compose_free(struct compose *);
 
+/*
+ * Compiles the template NAME.LANG.EXT ("html": HTML-escaped, else text)
+ * from [general] templates, partials from the same directory: the one
+ * lookup every template of temabrev goes through (editions, notices and
+ * the web side's pages). Caller frees *t_r with template_free.
+ */
+struct template;
+int	compose_template(const struct config *, const char *name,
+	    const char *lang, const char *ext, struct template **t_r,
+	    struct error *);
+
 /* Checks a template set for a language without an edition: for -n. */
 int	compose_check_templates(const struct config *, const char *name,
 	    const char *lang, struct error *);

@@ -117,6 +117,12 @@ static const struct key keys[] = {
 	KEY("dkim", "selector", KEY_STRING, dkim_selector),
 	KEY("dkim", "key_file", KEY_PATH, dkim_key_file),
 	KEY("dkim", "headers", KEY_STRING, dkim_headers),
+	STR("http", "listen", KEY_STRING, http_listen, "127.0.0.1:8025"),
+	BOOL("http", "trust_proxy", http_trust_proxy, "no"),
+	NUM("http", "timeout", KEY_SECONDS, http_timeout, "30", 1, 3600),
+	NUM("http", "max_connections", KEY_INT, http_max_connections, "256",
+	    1, 65536),
+	NUM("http", "threads", KEY_INT, http_threads, "2", 1, 64),
 };
 
 /* Parses a number with an optional unit suffix; -1 when malformed. */

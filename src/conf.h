@@ -88,6 +88,12 @@ struct config {
 	char	*dkim_key_file;
 	char	*dkim_headers;		/* NULL: the default list */
 	struct conf_dkim *dkim_domains;	/* [dkim DOMAIN] sections */
+	/* [http]: temabrevd's web side (web.h) */
+	char	*http_listen;		/* "ADDR:PORT", "[V6]:PORT" or "off" */
+	long long http_trust_proxy;	/* client from X-Forwarded-For */
+	long long http_timeout;		/* seconds a connection may idle */
+	long long http_max_connections;
+	long long http_threads;
 };
 
 /*

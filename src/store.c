@@ -1338,8 +1338,8 @@ store_theme_free(struct store_theme *t)
 	free(t);
 }
 
-int
-store_theme_foreach(struct store *st,
+static int
+theme_walk(struct store *st, int counts,
     int (*cb)(const struct store_theme *, void *), void *arg,
     struct error *err)
 {
@@ -1353,7 +1353,8 @@ store_theme_foreach(struct store *st,
 		return fail(st, err, rc, "list themes");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		theme_from_row(s, &t);
-		if (theme_counts(st, &t, err) == -1) {
+		memset(t.counts, 0, sizeof t.counts);
+		if (counts && theme_counts(st, &t, err) == -1) {
 			theme_clear(&t);
 			goto done;
 		}
@@ -1370,6 +1371,22 @@ store_theme_foreach(struct store *st,
 done:
 	sqlite3_finalize(s);
 	return ret;
+}
+
+int
+store_theme_foreach(struct store *st,
+    int (*cb)(const struct store_theme *, void *), void *arg,
+    struct error *err)
+{
+	return theme_walk(st, 1, cb, arg, err);
+}
+
+int
+store_theme_each(struct store *st,
+    int (*cb)(const struct store_theme *, void *), void *arg,
+    struct error *err)
+{
+	return theme_walk(st, 0, cb, arg, err);
 }
 
 int

@@ -134,6 +134,14 @@ int	store_theme_by_id(struct store *, int64_t id, struct store_theme **,
 int	store_theme_foreach(struct store *,
 	    int (*cb)(const struct store_theme *, void *), void *arg,
 	    struct error *);
+/*
+ * The same walk without the counts (left 0), which cost a scan of every
+ * theme's subscriptions: for listings that need only the themes (the web
+ * side's preferences page, on every request).
+ */
+int	store_theme_each(struct store *,
+	    int (*cb)(const struct store_theme *, void *), void *arg,
+	    struct error *);
 /* Removes a theme and its subscriptions (the event log keeps its rows). */
 int	store_theme_rm(struct store *, int64_t theme_id, struct error *);
 

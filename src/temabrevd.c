@@ -43,6 +43,7 @@
 #include "store.h"
 #include "subs.h"
 #include "util.h"
+#include "web.h"
 
 /* How long SIGTERM waits for running jobs before abandoning them. */
 #define STOP_GRACE_MS		4500
@@ -104,6 +105,7 @@ struct daemon {
 	struct event	*sig[4];
 	int64_t		 sent_total;	/* under mu */
 	int64_t		 last_expire;	/* the schedule worker's own */
+	struct web	*web;		/* the HTTP side, main thread only */
 };
 
 static void	feeds_run(struct job *, const struct config *, int64_t *);
@@ -201,6 +203,8 @@ check_config(const struct config *cfg, const char *db_path, int print)
 	if (tb_dkim_load(cfg, &dk, &err) == -1)
 		problem(&c, &err);
 	tb_dkim_free(dk);
+	if (web_check(cfg, &err) == -1)
+		problem(&c, &err);
 	if (store_open(db_path, &st, &err) == -1)
 		problem(&c, &err);
 	else if (store_theme_foreach(st, check_theme, &c, &err) == -1)
@@ -827,6 +831,31 @@ log_status(struct daemon *d)
 	log_info("%s", line);
 }
 
+static void
+log_listening(struct daemon *d)
+{
+	char addr[128];
+
+	web_address(d->web, addr, sizeof addr);
+	if (addr[0] != '\0')
+		log_info("http: listening on %s", addr);
+}
+
+/* The web side takes a reloaded configuration; a new address is logged. */
+static void
+web_reload_log(struct daemon *d, const struct config *cfg)
+{
+	struct error err = { 0 };
+	char before[128], after[128];
+
+	web_address(d->web, before, sizeof before);
+	if (web_reload(d->web, cfg, &err) == -1)
+		log_warnx("%s", err.msg);
+	web_address(d->web, after, sizeof after);
+	if (strcmp(before, after) != 0)
+		log_listening(d);
+}
+
 /*
  * SIGHUP: a new configuration is read and checked whole; only a good one
  * replaces the old, which otherwise stays in force. Runs already going
@@ -859,9 +888,10 @@ reload(struct daemon *d)
 	old = d->dc;
 	d->dc = dc;
 	pthread_mutex_unlock(&d->mu);
-	dconf_drop(d, old);
 	log_info("configuration reloaded from %s", cfg->path ? cfg->path :
 	    "the built-in defaults");
+	web_reload_log(d, cfg);
+	dconf_drop(d, old);
 	/* Every job runs again with it; the inbox's watch ends first. */
 	atomic_store(&d->job[J_INBOX].stop, 1);
 	for (int i = 0; i < NJOBS; i++)
@@ -1060,7 +1090,7 @@ run(struct daemon *d, int foreground)
 	struct error err = { 0 };
 	char *path;
 	pid_t holder;
-	int r, clean;
+	int r, clean, rc = 0;
 
 	/* Before the fork, so a refusal reaches the terminal. */
 	if ((r = lockfile_take(d->db_path, util_now(), &d->lock, &holder,
@@ -1103,8 +1133,19 @@ run(struct daemon *d, int foreground)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	log_info("started on %s (pid %ld)", d->db_path, (long)getpid());
-	if (jobs_start(d) == 0)
-		event_base_dispatch(d->base);
+	if (jobs_start(d) == 0) {
+		if (web_start(cfg, d->db_path, d->secret, &d->web,
+		    &err) == -1) {
+			log_warnx("%s", err.msg);
+			rc = err.code;
+		} else {
+			log_listening(d);
+			event_base_dispatch(d->base);
+		}
+	}
+	/* No request may start while the jobs wind down. */
+	web_stop(d->web);
+	d->web = NULL;
 	clean = jobs_stop(d);
 	log_info("stopped");
 	if (d->pidfile != NULL)
@@ -1112,14 +1153,14 @@ run(struct daemon *d, int foreground)
 	lockfile_release(d->lock);
 	d->lock = NULL;
 	if (!clean)
-		_exit(0);	/* abandoned runs: their rows are leased */
+		_exit(rc);	/* abandoned runs: their rows are leased */
 	for (int i = 0; i < 4; i++)
 		if (d->sig[i] != NULL)
 			event_free(d->sig[i]);
 	jobs_free(d);
 	event_base_free(d->base);
 	libevent_global_shutdown();
-	return 0;
+	return rc;
 }
 
 int

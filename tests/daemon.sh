@@ -76,6 +76,8 @@ tls = none
 user = $USER
 password_file = $PASSFILE
 timeout = 10
+[http]
+listen = 127.0.0.1:0
 CONF
 }
 mkconf

@@ -38,6 +38,17 @@ run() {
 	fi
 	return 0
 }
+# wait_for SECONDS CMD...: CMD until it succeeds, five tries a second.
+wait_for() {
+	wf_n=$(($1 * 5)); shift
+	wf_i=0
+	while [ $wf_i -lt $wf_n ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+		wf_i=$((wf_i + 1))
+	done
+	return 1
+}
 tb() { "$TEMABREV" --db "$DB" "$@"; }
 has() { grep -qF -- "$1" "$2"; }
 done_testing() {

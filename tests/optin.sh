@@ -327,17 +327,6 @@ check "--out is required" run 64 tb archive build
 # The daemon: hourly expiry, and the archive rebuilt after a send.
 # ---------------------------------------------------------------------
 TEMABREVD="$TB_BUILDDIR/src/temabrevd"
-# wait_for SECONDS CMD...: CMD until it succeeds, five tries a second.
-wait_for() {
-	wf_n=$(($1 * 5)); shift
-	wf_i=0
-	while [ $wf_i -lt $wf_n ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-		wf_i=$((wf_i + 1))
-	done
-	return 1
-}
 printf '[archive]\ndir = %s\n' "$TMP/darch" >> "$TMP/t.conf"
 run 0 env TEMABREV_NOW=$T0 "$TEMABREV" --db "$DB" sub add gun@example.org \
     --theme barn --confirm --no-send

@@ -30,18 +30,6 @@ servers_stop() {
 }
 trap servers_stop EXIT
 
-# wait_for SECONDS CMD...: CMD until it succeeds, five tries a second.
-wait_for() {
-	wf_n=$(($1 * 5)); shift
-	wf_i=0
-	while [ $wf_i -lt $wf_n ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-		wf_i=$((wf_i + 1))
-	done
-	return 1
-}
-
 # smtpd_start NAME [ARGS]: a capture server (tests/smtpd.py) storing into
 # $TMP/NAME, on a port it picks; the port goes to SPORT.
 smtpd_start() {

@@ -77,6 +77,10 @@ static const struct bad_case bad[] = {
 	{ "[general]\nthis is not ini\n", ":2: syntax error" },
 	{ "[feeds]\nmax_size = lots\n", ":2: bad value 'lots' for max_size" },
 	{ "[feeds]\ntimeout = 0\n", ":2: bad value '0' for timeout" },
+	{ "[http]\nthreads = 0\n", ":2: bad value '0' for threads" },
+	{ "[http]\nthreads = 65\n", ":2: bad value '65' for threads" },
+	{ "[http]\ntrust_proxy = maybe\n", ":2: bad value 'maybe' for trust_proxy" },
+	{ "[http]\nport = 80\n", ":2: unknown key port in [http]" },
 };
 
 START_TEST(test_bad_files)
@@ -103,6 +107,11 @@ START_TEST(test_numbers)
 	ck_assert_int_eq(conf_load(NULL, &c, &err), 0);
 	ck_assert_int_eq(c->feeds_max_size, 10 * 1024 * 1024);
 	ck_assert_int_eq(c->feeds_timeout, 60);
+	ck_assert_str_eq(c->http_listen, "127.0.0.1:8025");
+	ck_assert_int_eq(c->http_trust_proxy, 0);
+	ck_assert_int_eq(c->http_timeout, 30);
+	ck_assert_int_eq(c->http_max_connections, 256);
+	ck_assert_int_eq(c->http_threads, 2);
 	conf_free(c);
 	tbtest_write(path, "[feeds]\nmax_size = 512K\ntimeout = 2m\n"
 	    "connect_timeout =\n", -1);
@@ -110,6 +119,14 @@ START_TEST(test_numbers)
 	ck_assert_int_eq(c->feeds_max_size, 512 * 1024);
 	ck_assert_int_eq(c->feeds_timeout, 120);
 	ck_assert_int_eq(c->feeds_connect_timeout, 10);
+	conf_free(c);
+	tbtest_write(path, "[http]\nlisten = [::1]:0\ntrust_proxy = yes\n"
+	    "timeout = 1m\nthreads = 4\n", -1);
+	ck_assert_msg(conf_load(path, &c, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(c->http_listen, "[::1]:0");
+	ck_assert_int_eq(c->http_trust_proxy, 1);
+	ck_assert_int_eq(c->http_timeout, 60);
+	ck_assert_int_eq(c->http_threads, 4);
 	conf_free(c);
 	free(path);
 }
