@@ -211,6 +211,7 @@ compose_rows(struct worker *w)
 		memset(&w->msgs[w->nmsgs], 0, sizeof w->msgs[0]);
 		w->msgs[w->nmsgs].reverse_path = p->from;
 		w->msgs[w->nmsgs].rcpt = p->rcpt;
+		w->msgs[w->nmsgs].composed = 1;
 		w->nmsgs++;
 	}
 	return 0;
