@@ -519,6 +519,16 @@ assert_counts(struct store *st, int64_t ed, int queued, int sending,
 	store_edition_free(e);
 }
 
+/* Every row of the last claim sent; ready for the next. */
+static void
+all_sent(struct claimed *k, struct store_outcome *o)
+{
+	for (int i = 0; i < k->n; i++)
+		o[i] = (struct store_outcome){ k->ids[i], STORE_SENT, 250, 0,
+		    "250 ok", 0 };
+	k->n = 0;
+}
+
 /*
  * A batch's outcomes commit with the next claim. When that claim fails
  * (its callback refuses: a broken edition), only the claim rolls back: the
@@ -539,10 +549,7 @@ START_TEST(test_outcomes_with_claim)
 	    NULL, on_claimed, &k, &n, &full, &err), 0);
 	ck_assert_int_eq(n, 2);
 	assert_counts(st, ed, 2, 2, 0);
-	for (int i = 0; i < 2; i++)
-		o[i] = (struct store_outcome){ k.ids[i], STORE_SENT, 250, 0,
-		    "250 ok", 0 };
-	k.n = 0;
+	all_sent(&k, o);
 	k.refuse = 1;
 	ck_assert_int_eq(store_claim(st, o, 2, "h:1:a:0", NULL, 600, 2, NULL,
 	    on_claimed, &k, &n, &full, &err), -1);
@@ -553,11 +560,8 @@ START_TEST(test_outcomes_with_claim)
 	    NULL, on_claimed, &k, &n, &full, &err), 0);
 	ck_assert_int_eq(n, 2);
 	assert_counts(st, ed, 0, 2, 2);
-	for (int i = 0; i < 2; i++)
-		o[i] = (struct store_outcome){ k.ids[i], STORE_SENT, 250, 0,
-		    "250 ok", 0 };
+	all_sent(&k, o);
 	/* Outcomes and an empty claim: one transaction, the edition done. */
-	k.n = 0;
 	ck_assert_int_eq(store_claim(st, o, 2, "h:1:a:0", NULL, 600, 2, NULL,
 	    on_claimed, &k, &n, &full, &err), 0);
 	ck_assert_int_eq(n, 0);
