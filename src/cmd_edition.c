@@ -328,6 +328,7 @@ edition_test(struct cli *c, int argc, char **argv)
 	m.rcpt = rcpt;
 	m.data = msg.data;
 	m.len = msg.len;
+	m.composed = 1;
 	if (tb_smtp_deliver(&sc, &m, 1, &c->err) == -1 &&
 	    m.outcome != TB_SMTP_DEFERRED) {
 		rc = cli_fail(c);

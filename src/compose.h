@@ -63,7 +63,10 @@ struct compose_rcpt {
  * DKIM-Signature first, when [dkim] is configured) and writes its envelope
  * sender (the VERP address) and recipient (ASCII form) into the buffers
  * (ADDR_MAX + 1 bytes each). The same subscriber always gets the same
- * Message-ID for an edition, so a resent copy keeps it.
+ * Message-ID for an edition, so a resent copy keeps it. The message is
+ * wire-ready (CRLF lines of at most 998 octets, 7-bit, no NUL: mime.h, and
+ * the signature header is checked in tb_dkim_sign), so senders mark it
+ * composed for tb_smtp_deliver.
  */
 int	compose_message(struct compose *, const struct compose_rcpt *,
 	    struct buf *out, char *envelope_from, char *rcpt_ascii,

@@ -654,6 +654,18 @@ tb_dkim_sign(const struct tb_dkim_key *k, const char *msg, size_t len,
 		dkim_free(h);
 		return -1;
 	}
+	/* libopendkim folds with CRLF at its margin (2.11, observed); the
+	   message goes out without tb_smtp's line scan, so that stays so. */
+	for (size_t i = 0; i < hlen; i++)
+		if (hdr[i] == '\0' || (hdr[i] == '\n' && (i == 0 ||
+		    hdr[i - 1] != '\r')) || (hdr[i] == '\r' &&
+		    (i + 1 == hlen || hdr[i + 1] != '\n'))) {
+			error_set(err, EX_SOFTWARE, "DKIM signing for %s: "
+			    "the signature header has a bare CR or LF",
+			    k->domain);
+			dkim_free(h);
+			return -1;
+		}
 	buf_addstr(out, "DKIM-Signature: ");
 	buf_add(out, hdr, hlen);
 	buf_addstr(out, "\r\n");

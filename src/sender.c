@@ -11,6 +11,9 @@
  * for other processes (a second temabrev, the daemon). The messages of a
  * claim are composed after its transaction has committed, outside the
  * lock: the lease keeps the rows this worker's until their outcomes land.
+ * A batch's outcomes land in the transaction of the worker's next claim
+ * (one write transaction per batch, not two), or alone when the worker
+ * stops; a worker never holds more than one batch unrecorded.
  */
 #include "config.h"
 
@@ -78,6 +81,13 @@ struct worker {
 	struct tb_smtp_msg	*msgs;
 	unsigned char		*offered;	/* per msgs[i]: data was read */
 	int			 n, nmsgs, cap;
+	/* The last batch's outcomes, settled but not yet committed: they go
+	   into the next claim's transaction (or alone, at the end). */
+	struct store_outcome	*out;
+	char			(*why)[400];
+	unsigned char		*unseen;
+	int			 nout;
+	int64_t			 out_sent, out_deferred, out_failed;
 	int64_t			 pace_start_us;
 	struct error		 err;
 };
@@ -211,6 +221,7 @@ compose_rows(struct worker *w)
 		memset(&w->msgs[w->nmsgs], 0, sizeof w->msgs[0]);
 		w->msgs[w->nmsgs].reverse_path = p->from;
 		w->msgs[w->nmsgs].rcpt = p->rcpt;
+		w->msgs[w->nmsgs].composed = 1;
 		w->nmsgs++;
 	}
 	return 0;
@@ -276,88 +287,104 @@ find_unseen(const struct worker *w, unsigned char *unseen)
 		memset(unseen, 0, (size_t)w->nmsgs);
 }
 
-/* Turns the SMTP results into store outcomes and commits them. */
-static int
-record(struct worker *w)
+/*
+ * Turns the SMTP results into store outcomes in w->out, not yet committed:
+ * the next claim commits them in its transaction (store_claim), or
+ * flush_outcomes does. The rows stay leased to this worker until then, so
+ * the copies a crash can send twice stay within one batch per connection.
+ * Returns the reply of a server that refused the sender, or NULL.
+ */
+static const char *
+settle(struct worker *w)
 {
 	const struct config *cfg = w->run->cfg;
-	struct store_outcome *o = xcalloc((size_t)w->n, sizeof *o);
-	char (*why)[400] = xcalloc((size_t)w->n, sizeof *why);
-	unsigned char *unseen = xcalloc((size_t)w->cap, 1);
-	int64_t now = util_now(), s = 0, d = 0, f = 0;
+	int64_t now = util_now();
 	const char *refused = NULL;
-	int rc;
 
-	find_unseen(w, unseen);
+	memset(w->unseen, 0, (size_t)w->cap);
+	find_unseen(w, w->unseen);
+	w->out_sent = w->out_deferred = w->out_failed = 0;
 	for (int i = 0; i < w->n; i++) {
 		const struct pending *p = &w->rows[i];
+		struct store_outcome *o = &w->out[i];
 		const struct tb_smtp_msg *m;
 
-		o[i].id = p->id;
+		memset(o, 0, sizeof *o);
+		o->id = p->id;
 		if (p->msg_index < 0) {
-			o[i].status = STORE_FAILED;
-			o[i].reply = p->why;
-			f++;
+			o->status = STORE_FAILED;
+			o->reply = p->why;
+			w->out_failed++;
 			continue;
 		}
 		m = &w->msgs[p->msg_index];
-		o[i].code = m->code;
-		o[i].policy = m->policy;
-		o[i].reply = m->reply;
+		o->code = m->code;
+		o->policy = m->policy;
+		o->reply = m->reply;
 		if (m->outcome == TB_SMTP_SENT) {
-			o[i].status = STORE_SENT;
-			s++;
+			o->status = STORE_SENT;
+			w->out_sent++;
 		} else if (m->outcome == TB_SMTP_FAILED &&
 		    m->stage == TB_SMTP_STAGE_MAIL) {
 			/* The server refused the sender, not this recipient
 			 * (530 authentication required, 553 sender denied):
 			 * no subscriber fails for it; the run stops. */
-			o[i].status = STORE_DEFERRED;
-			o[i].next_try = now + backoff(cfg, p->attempts);
+			o->status = STORE_DEFERRED;
+			o->next_try = now + backoff(cfg, p->attempts);
 			refused = m->reply;
-			d++;
+			w->out_deferred++;
 		} else if (m->outcome == TB_SMTP_FAILED) {
-			o[i].status = STORE_FAILED;
-			f++;
-		} else if (unseen[p->msg_index] &&
+			o->status = STORE_FAILED;
+			w->out_failed++;
+		} else if (w->unseen[p->msg_index] &&
 		    now - p->created < cfg->send_max_age) {
-			o[i].status = STORE_DEFERRED;
-			o[i].next_try = now;
-			d++;
+			o->status = STORE_DEFERRED;
+			o->next_try = now;
+			w->out_deferred++;
 		} else if (p->attempts >= cfg->send_max_attempts ||
 		    now - p->created >= cfg->send_max_age) {
-			snprintf(why[i], sizeof why[i], "gave up after %d "
-			    "attempts: %s", p->attempts, m->reply);
-			o[i].status = STORE_FAILED;
-			o[i].reply = why[i];
-			f++;
+			snprintf(w->why[i], sizeof w->why[i], "gave up after "
+			    "%d attempts: %s", p->attempts, m->reply);
+			o->status = STORE_FAILED;
+			o->reply = w->why[i];
+			w->out_failed++;
 		} else {
-			o[i].status = STORE_DEFERRED;
-			o[i].next_try = now + backoff(cfg, p->attempts);
-			d++;
+			o->status = STORE_DEFERRED;
+			o->next_try = now + backoff(cfg, p->attempts);
+			w->out_deferred++;
 		}
 	}
+	w->nout = w->n;
 	util_failpoint("sender-before-record");
+	return refused;
+}
+
+/* The settled outcomes are in the database: count them. */
+static void
+outcomes_committed(struct worker *w)
+{
+	pthread_mutex_lock(&w->run->mu);
+	w->run->p.sent += w->out_sent;
+	w->run->p.deferred += w->out_deferred;
+	w->run->p.failed += w->out_failed;
+	pthread_mutex_unlock(&w->run->mu);
+	w->nout = 0;
+}
+
+/* Commits the settled outcomes alone (no claim follows). */
+static int
+flush_outcomes(struct worker *w)
+{
+	int rc;
+
+	if (w->nout == 0)
+		return 0;
 	pthread_mutex_lock(&w->run->db_mu);
-	rc = store_outcomes(w->store, o, (size_t)w->n, &w->err);
+	rc = store_outcomes(w->store, w->out, (size_t)w->nout, &w->err);
 	pthread_mutex_unlock(&w->run->db_mu);
-	if (rc == 0 && refused != NULL) {
-		error_set(&w->err, EX_UNAVAILABLE, "%s:%lld refused the sender "
-		    "(%s); check [smtp] and [general] from; the messages stay "
-		    "queued", w->run->cfg->smtp_host,
-		    (long long)w->run->cfg->smtp_port, refused);
-		rc = -1;
-	}
-	free(o);
-	free(why);
-	free(unseen);
 	if (rc == -1)
 		return -1;
-	pthread_mutex_lock(&w->run->mu);
-	w->run->p.sent += s;
-	w->run->p.deferred += d;
-	w->run->p.failed += f;
-	pthread_mutex_unlock(&w->run->mu);
+	outcomes_committed(w);
 	return 0;
 }
 
@@ -372,7 +399,10 @@ should_stop(struct run *r)
 	return stop;
 }
 
-/* One connection's worth: claim, compose, pace, send, record. 0: idle. */
+/*
+ * One connection's worth: claim (committing the last batch's outcomes in
+ * the same transaction), compose, pace, send, settle. 0: idle.
+ */
 static int
 one_batch(struct worker *w, int *full_r)
 {
@@ -381,18 +411,27 @@ one_batch(struct worker *w, int *full_r)
 	    r->cfg->smtp_max_per_day };
 	struct tb_smtp_config sc = r->smtp;
 	struct error serr = { 0 };
+	const char *refused;
 	int n, rc;
 
+	/* w->out points into rows[].why, msgs[].reply and w->why, which
+	 * on_claim leaves alone; store_claim reads it before on_claim. */
 	w->n = w->nmsgs = 0;
 	memset(w->offered, 0, (size_t)w->cap);
 	pthread_mutex_lock(&r->db_mu);
-	rc = store_claim(w->store, w->owner, NULL, r->cfg->smtp_timeout * 4 +
-	    LEASE_MARGIN, w->cap, &lim, on_claim, w, &n, full_r, &w->err);
+	rc = store_claim(w->store, w->out, (size_t)w->nout, w->owner, NULL,
+	    r->cfg->smtp_timeout * 4 + LEASE_MARGIN, w->cap, &lim, on_claim,
+	    w, &n, full_r, &w->err);
 	pthread_mutex_unlock(&r->db_mu);
 	if (rc == -1) {
-		w->n = 0;	/* rolled back: nothing is leased */
+		/* The claim rolled back: nothing new is leased. The outcomes
+		 * committed unless the database failed (then their rows stay
+		 * leased, and the next run requeues them). */
+		w->n = 0;
+		w->nout = 0;
 		return -1;	/* a database or edition error */
 	}
+	outcomes_committed(w);
 	if (w->n == 0)
 		return 0;
 	util_failpoint("sender-after-claim");
@@ -415,13 +454,20 @@ one_batch(struct worker *w, int *full_r)
 			return -1;
 	}
 	/* -1 only when the session never started: every row is DEFERRED
-	 * with the reason, which record() keeps. */
+	 * with the reason, which settle() keeps. */
 	sc.before_arg = w;
 	if (w->nmsgs > 0)
 		tb_smtp_deliver(&sc, w->msgs, (size_t)w->nmsgs, &serr);
 	util_failpoint("sender-after-smtp");
-	if (record(w) == -1)
+	if ((refused = settle(w)) != NULL) {
+		if (flush_outcomes(w) == -1)
+			return -1;
+		error_set(&w->err, EX_UNAVAILABLE, "%s:%lld refused the sender "
+		    "(%s); check [smtp] and [general] from; the messages stay "
+		    "queued", r->cfg->smtp_host, (long long)r->cfg->smtp_port,
+		    refused);
 		return -1;
+	}
 	return w->n;
 }
 
@@ -440,6 +486,8 @@ worker_main(void *arg)
 		if (n == 0)
 			break;	/* nothing claimable now: the caller decides */
 	}
+	if (flush_outcomes(w) == -1)	/* stopped with a batch settled */
+		goto fail;
 	goto done;
 fail:
 	pthread_mutex_lock(&r->mu);
@@ -492,6 +540,9 @@ worker_init(struct worker *w, struct run *r, int n)
 	w->rows = xcalloc((size_t)w->cap, sizeof *w->rows);
 	w->msgs = xcalloc((size_t)w->cap, sizeof *w->msgs);
 	w->offered = xcalloc((size_t)w->cap, 1);
+	w->out = xcalloc((size_t)w->cap, sizeof *w->out);
+	w->why = xcalloc((size_t)w->cap, sizeof *w->why);
+	w->unseen = xcalloc((size_t)w->cap, 1);
 }
 
 static void
@@ -507,6 +558,9 @@ worker_deinit(struct worker *w)
 	free(w->rows);
 	free(w->msgs);
 	free(w->offered);
+	free(w->out);
+	free(w->why);
+	free(w->unseen);
 	store_close(w->store);
 }
 

@@ -5,9 +5,10 @@
  * with a lease (owner and expiry) so the CLI and the daemon never carry the
  * same row; the hourly and daily windows are counted from the delivery
  * records, and the per-second rate is paced on a row every process shares,
- * at the moment each message goes out. Outcomes are committed after each
- * connection: at most connections x max_per_connection messages are in
- * flight, which bounds the copies a crash can send twice.
+ * at the moment each message goes out. A connection's outcomes are
+ * committed with its next claim (or alone at the end) before it carries
+ * anything more: at most connections x max_per_connection messages are in
+ * flight or unrecorded, which bounds the copies a crash can send twice.
  */
 #ifndef TB_SENDER_H
 #define TB_SENDER_H

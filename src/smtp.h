@@ -104,6 +104,11 @@ struct tb_smtp_msg {
 	const char	*rcpt;
 	const char	*data;
 	size_t		 len;
+	int		 composed;	/* 1: data is mime_finish's output
+					   (compose_message), wire-ready by
+					   construction (mime.h), so its
+					   lines are not scanned again; the
+					   addresses and size still are */
 	/* out */
 	int		 outcome;	/* enum tb_smtp_outcome */
 	int		 stage;		/* enum tb_smtp_stage */
@@ -122,7 +127,8 @@ struct tb_smtp_msg {
  * set for 5.7.x); a dropped or timed-out connection leaves every message
  * the server had not confirmed DEFERRED, never SENT, with the reason in
  * reply. A message that is not sendable as given (bare LF, long line,
- * CR/LF in an address) is FAILED with code 0 and never offered.
+ * CR/LF in an address) is FAILED with code 0 and never offered; the line
+ * scan is skipped for composed messages (about 3% of a send's CPU).
  *
  * With STARTTLS the certificate must verify against ca_file (or the system
  * store) and name cfg->host; any TLS failure ends the session before MAIL.

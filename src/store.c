@@ -2443,8 +2443,9 @@ room(struct store *st, const struct store_limits *lim, int64_t now, int max,
 	return 0;
 }
 
-int
-store_claim(struct store *st, const char *owner, const char *dead_owner,
+/* store_claim's claim: its own transaction, or a savepoint in one. */
+static int
+claim_rows(struct store *st, const char *owner, const char *dead_owner,
     int64_t lease, int max, const struct store_limits *lim,
     int (*cb)(const struct store_claim *, void *), void *arg, int *n_r,
     int *full_r, struct error *err)
@@ -2578,18 +2579,17 @@ bounce_event(struct store *st, const struct store_outcome *o, int64_t now,
 	return run(st, s, err, "log bounce");
 }
 
-int
-store_outcomes(struct store *st, const struct store_outcome *o, size_t n,
+/* store_outcomes' updates, inside the caller's transaction. */
+static int
+put_outcomes(struct store *st, const struct store_outcome *o, size_t n,
     struct error *err)
 {
 	sqlite3_stmt *s;
 	int64_t now = util_now();
 
-	if (store_begin(st, err) == -1)
-		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if ((s = stmt(st, Q_OUTCOME, err)) == NULL)
-			goto fail;
+			return -1;
 		sqlite3_bind_int64(s, 1, o[i].id);
 		bind_text(s, 2, store_dstatus_name(o[i].status));
 		sqlite3_bind_int(s, 3, o[i].code);
@@ -2599,20 +2599,61 @@ store_outcomes(struct store *st, const struct store_outcome *o, size_t n,
 		sqlite3_bind_int64(s, 7, o[i].status == STORE_DEFERRED ? 0 :
 		    now);
 		if (run(st, s, err, "record delivery") == -1)
-			goto fail;
+			return -1;
 		if (o[i].status == STORE_FAILED && o[i].code >= 500 &&
 		    !o[i].policy && bounce_event(st, &o[i], now, err) == -1)
-			goto fail;
+			return -1;
 	}
 	if ((s = stmt(st, Q_EDITION_FINISH, err)) == NULL)
-		goto fail;
+		return -1;
 	sqlite3_bind_int64(s, 1, now);
-	if (run(st, s, err, "finish editions") == -1)
-		goto fail;
-	return store_commit(st, err);
-fail:
-	store_rollback(st);
-	return -1;
+	return run(st, s, err, "finish editions");
+}
+
+int
+store_outcomes(struct store *st, const struct store_outcome *o, size_t n,
+    struct error *err)
+{
+	if (store_begin(st, err) == -1)
+		return -1;
+	if (put_outcomes(st, o, n, err) == -1 || store_commit(st, err) == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_claim(struct store *st, const struct store_outcome *done, size_t ndone,
+    const char *owner, const char *dead_owner, int64_t lease, int max,
+    const struct store_limits *lim,
+    int (*cb)(const struct store_claim *, void *), void *arg, int *n_r,
+    int *full_r, struct error *err)
+{
+	struct error cerr = { 0 };
+	int rc;
+
+	if (ndone == 0)
+		return claim_rows(st, owner, dead_owner, lease, max, lim, cb,
+		    arg, n_r, full_r, err);
+	*n_r = 0;
+	*full_r = 0;
+	if (store_begin(st, err) == -1)
+		return -1;
+	if (put_outcomes(st, done, ndone, err) == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	/* The claim is a savepoint: when it fails (a broken edition in cb),
+	 * only it is rolled back, and the outcomes still commit. */
+	rc = claim_rows(st, owner, dead_owner, lease, max, lim, cb, arg, n_r,
+	    full_r, err);
+	if (store_commit(st, rc == -1 ? &cerr : err) == -1) {
+		store_rollback(st);
+		*n_r = 0;
+		return -1;
+	}
+	return rc;
 }
 
 int

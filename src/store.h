@@ -459,6 +459,15 @@ int	store_window_opens(struct store *, int64_t since, int64_t offset,
 /* Rows queued, sending or deferred (the work left), for one edition or all. */
 int	store_work_left(struct store *, int64_t edition_id, int64_t *n_r,
 	    struct error *);
+/* What became of one claimed row (store_claim, store_outcomes). */
+struct store_outcome {
+	int64_t		 id;
+	int		 status;	/* STORE_SENT, _DEFERRED, _FAILED */
+	int		 code;		/* SMTP reply code */
+	int		 policy;	/* 5.7.x */
+	const char	*reply;
+	int64_t		 next_try;	/* for deferred rows */
+};
 /*
  * Claims up to max rows for owner until now + lease seconds: queued rows,
  * deferred rows that are due, and rows whose lease expired or whose owner
@@ -474,20 +483,20 @@ struct store_limits {
  * ...with the hourly and daily windows checked in the same transaction,
  * counting sent rows and rows being sent by anyone: at most the room left
  * is claimed. When a window is full, nothing is claimed and *full_r is 1.
+ *
+ * done[0..ndone-1] (ndone may be 0) are the outcomes of the caller's
+ * previous claim, recorded first in the same transaction, as
+ * store_outcomes would (one commit per batch instead of two). They are
+ * read before cb is first called. When cb or the claim fails, only the
+ * claim is rolled back: the outcomes are committed (unless the commit
+ * itself fails) and -1 is returned with the claim's error.
  */
-int	store_claim(struct store *, const char *owner, const char *dead_owner,
+int	store_claim(struct store *, const struct store_outcome *done,
+	    size_t ndone, const char *owner, const char *dead_owner,
 	    int64_t lease, int max, const struct store_limits *,
 	    int (*cb)(const struct store_claim *, void *), void *arg,
 	    int *n_r, int *full_r, struct error *);
 
-struct store_outcome {
-	int64_t		 id;
-	int		 status;	/* STORE_SENT, _DEFERRED, _FAILED */
-	int		 code;		/* SMTP reply code */
-	int		 policy;	/* 5.7.x */
-	const char	*reply;
-	int64_t		 next_try;	/* for deferred rows */
-};
 /*
  * Records the outcomes of one connection's rows in one transaction, then
  * marks editions with nothing left to carry as done.

@@ -775,6 +775,18 @@ END_TEST
 
 /* Messages that cannot be sent as given are FAILED and never offered;
    the others in the batch still go. */
+/* The first n messages of b were refused before the session: FAILED
+   with no reply code, never offered. */
+static void
+assert_not_sendable(const struct batch *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(b->msgs[i].outcome, TB_SMTP_FAILED);
+		ck_assert_int_eq(b->msgs[i].code, 0);
+		ck_assert_ptr_nonnull(strstr(b->msgs[i].reply, "not sendable"));
+	}
+}
+
 START_TEST(test_unsendable_messages)
 {
 	struct tb_smtp_config cfg = plain_cfg();
@@ -798,11 +810,7 @@ START_TEST(test_unsendable_messages)
 	b.msgs[3].len = strlen(b.msgs[3].data);
 
 	ck_assert_int_eq(tb_smtp_deliver(&cfg, b.msgs, b.n, &err), 0);
-	for (size_t i = 0; i < 4; i++) {
-		ck_assert_int_eq(b.msgs[i].outcome, TB_SMTP_FAILED);
-		ck_assert_int_eq(b.msgs[i].code, 0);
-		ck_assert_ptr_nonnull(strstr(b.msgs[i].reply, "not sendable"));
-	}
+	assert_not_sendable(&b, 4);
 	ck_assert_ptr_nonnull(strstr(b.msgs[0].reply, "bare LF"));
 	ck_assert_ptr_nonnull(strstr(b.msgs[1].reply, "998"));
 	ck_assert_ptr_nonnull(strstr(b.msgs[3].reply, "CRLF"));
@@ -863,6 +871,34 @@ START_TEST(test_unsendable_bytes)
 	}
 	ck_assert_int_eq(b.msgs[nb].outcome, TB_SMTP_SENT);
 	assert_sent_intact(&plain, &b.msgs[nb]);
+	batch_free(&b);
+}
+END_TEST
+
+/*
+ * A composed message (mime's output) skips the line scan, nothing else:
+ * an address with CR/LF and an empty message are still refused and never
+ * offered, and the good composed message arrives byte for byte.
+ */
+START_TEST(test_composed_checks_addresses)
+{
+	struct tb_smtp_config cfg = plain_cfg();
+	struct error err = { 0 };
+	struct batch b;
+
+	batch_init(&b, 3, "composed", NULL);
+	for (size_t i = 0; i < b.n; i++)
+		b.msgs[i].composed = 1;
+	free((char *)b.msgs[0].rcpt);
+	b.msgs[0].rcpt = xstrdup("x@example.org>\r\nRCPT TO:<victim2@example.org");
+	b.msgs[1].len = 0;
+	ck_assert_int_eq(tb_smtp_deliver(&cfg, b.msgs, b.n, &err), 0);
+	assert_not_sendable(&b, 2);
+	ck_assert_ptr_nonnull(strstr(b.msgs[1].reply, "empty message"));
+	ck_assert(!was_received(&plain, "victim2@example.org"));
+	ck_assert(!was_received(&plain, b.msgs[1].rcpt));
+	ck_assert_int_eq(b.msgs[2].outcome, TB_SMTP_SENT);
+	assert_sent_intact(&plain, &b.msgs[2]);
 	batch_free(&b);
 }
 END_TEST
@@ -1175,6 +1211,7 @@ main(void)
 	tcase_add_test(tc, test_before_message_hook);
 	tcase_add_test(tc, test_unsendable_messages);
 	tcase_add_test(tc, test_unsendable_bytes);
+	tcase_add_test(tc, test_composed_checks_addresses);
 	tcase_add_test(tc, test_connection_refused);
 	tcase_add_test(tc, test_nodelay_on_tcp);
 	tcase_add_test(tc, test_rate_one_connection);

@@ -1,6 +1,7 @@
 /*
  * Unit tests for store: schema and migrations, themes, subscribers,
- * subscriptions and the event log, streaming, forget, suppression, backup.
+ * subscriptions and the event log, streaming, forget, suppression, backup,
+ * claims with the last batch's outcomes.
  */
 #include "config.h"
 
@@ -490,6 +491,130 @@ START_TEST(test_inbound_records)
 }
 END_TEST
 
+/* ---- claims and outcomes ---- */
+
+struct claimed {
+	int64_t	 ids[8];
+	int	 n;
+	int	 refuse;	/* the callback fails (a broken edition) */
+};
+
+static int
+on_claimed(const struct store_claim *c, void *arg)
+{
+	struct claimed *k = arg;
+
+	if (k->refuse)
+		return 1;
+	k->ids[k->n++] = c->id;
+	return 0;
+}
+
+/* An edition of theme "q" queued for n active subscribers; its id. */
+static int64_t
+queued_edition(struct store *st, int n)
+{
+	struct error err = { 0 };
+	struct store_theme *t = NULL;
+	struct store_item it = { 0 };
+	enum store_upsert up;
+	int64_t feed, sub, ed, nitems, nq;
+
+	ck_assert_int_eq(store_theme_add(st, "q", "Q", NULL, NULL, &err), 0);
+	ck_assert_int_eq(store_theme_get(st, "q", &t, &err), 1);
+	for (int i = 0; i < n; i++) {
+		char email[32];
+
+		snprintf(email, sizeof email, "m%d@example.org", i);
+		ck_assert_int_eq(store_subscriber_add(st, email, email, "",
+		    &sub, &err), 1);
+		ck_assert_int_eq(store_subscription_set(st, sub, t->id,
+		    STORE_ACTIVE, STORE_EV_SUBSCRIBE, "test", "", &err), 0);
+	}
+	ck_assert_int_eq(store_feed_add(st, t->id, "file:///q.xml", &feed,
+	    &err), 0);
+	it.feed_id = feed;
+	it.identity = it.guid = it.link = "https://example.org/1";
+	it.title = it.text = "Ett";
+	ck_assert_msg(store_item_upsert(st, &it, &up, &err) == 0, "%s",
+	    err.msg);
+	ck_assert_msg(store_edition_new(st, t->id, "Q", NULL, NULL, 0, &ed,
+	    &nitems, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(nitems, 1);
+	ck_assert_int_eq(store_edition_queue(st, ed, &nq, &err), 0);
+	ck_assert_int_eq(nq, n);
+	store_theme_free(t);
+	return ed;
+}
+
+static void
+assert_counts(struct store *st, int64_t ed, int queued, int sending,
+    int sent)
+{
+	struct error err = { 0 };
+	struct store_edition *e = NULL;
+
+	ck_assert_int_eq(store_edition_get(st, ed, &e, &err), 1);
+	ck_assert_int_eq(e->counts[STORE_QUEUED], queued);
+	ck_assert_int_eq(e->counts[STORE_SENDING], sending);
+	ck_assert_int_eq(e->counts[STORE_SENT], sent);
+	store_edition_free(e);
+}
+
+/* Every row of the last claim sent; ready for the next. */
+static void
+all_sent(struct claimed *k, struct store_outcome *o)
+{
+	for (int i = 0; i < k->n; i++)
+		o[i] = (struct store_outcome){ k->ids[i], STORE_SENT, 250, 0,
+		    "250 ok", 0 };
+	k->n = 0;
+}
+
+/*
+ * A batch's outcomes commit with the next claim. When that claim fails
+ * (its callback refuses: a broken edition), only the claim rolls back: the
+ * outcomes are recorded, nothing new is leased, and the rows go to the
+ * next claim; the last outcomes alone finish the edition.
+ */
+START_TEST(test_outcomes_with_claim)
+{
+	struct store *st = open_new("claim.db");
+	struct error err = { 0 };
+	struct claimed k = { 0 };
+	struct store_outcome o[2];
+	struct store_edition *e = NULL;
+	int64_t ed = queued_edition(st, 4);
+	int n, full;
+
+	ck_assert_int_eq(store_claim(st, NULL, 0, "h:1:a:0", NULL, 600, 2,
+	    NULL, on_claimed, &k, &n, &full, &err), 0);
+	ck_assert_int_eq(n, 2);
+	assert_counts(st, ed, 2, 2, 0);
+	all_sent(&k, o);
+	k.refuse = 1;
+	ck_assert_int_eq(store_claim(st, o, 2, "h:1:a:0", NULL, 600, 2, NULL,
+	    on_claimed, &k, &n, &full, &err), -1);
+	ck_assert_int_eq(n, 0);
+	assert_counts(st, ed, 2, 0, 2);		/* recorded, none leased */
+	k.refuse = 0;
+	ck_assert_int_eq(store_claim(st, NULL, 0, "h:1:a:0", NULL, 600, 2,
+	    NULL, on_claimed, &k, &n, &full, &err), 0);
+	ck_assert_int_eq(n, 2);
+	assert_counts(st, ed, 0, 2, 2);
+	all_sent(&k, o);
+	/* Outcomes and an empty claim: one transaction, the edition done. */
+	ck_assert_int_eq(store_claim(st, o, 2, "h:1:a:0", NULL, 600, 2, NULL,
+	    on_claimed, &k, &n, &full, &err), 0);
+	ck_assert_int_eq(n, 0);
+	assert_counts(st, ed, 0, 0, 4);
+	ck_assert_int_eq(store_edition_get(st, ed, &e, &err), 1);
+	ck_assert_str_eq(e->status, "done");
+	store_edition_free(e);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_status_words)
 {
 	ck_assert_str_eq(store_status_name(STORE_PENDING), "pending");
@@ -521,6 +646,7 @@ main(void)
 	tcase_add_test(tc, test_nested_transactions);
 	tcase_add_test(tc, test_inbound_records);
 	tcase_add_test(tc, test_status_words);
+	tcase_add_test(tc, test_outcomes_with_claim);
 	suite_add_tcase(s, tc);
 	return tbtest_run(s);
 }
