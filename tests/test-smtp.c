@@ -32,7 +32,9 @@
 #define NAGLE_MSGS	400
 #define PAR_THREADS	4
 #define PAR_MSGS	100
-#define MIN_RATE	200	/* messages/s; Nagle-bound is about 23 */
+/* messages/s. Nagle-bound is about 23; 60 keeps that clear of a loaded
+ * machine (the suite runs beside builds), where 126-143/s were seen. */
+#define MIN_RATE	60
 #define RATE_SIZE	5000	/* octets: more than libESMTP's 2 KB buffer */
 
 struct server {
