@@ -41,6 +41,8 @@ password_file = $PASSFILE
 timeout = 10
 [subscribe]
 pending_days = 7
+[http]
+listen = 127.0.0.1:0
 CONF
 export TEMABREV_CONFIG="$TMP/t.conf"
 DB="$TMP/t.db"
