@@ -28,9 +28,12 @@
 #include "util.h"
 
 #define SOURCE		"inbox"
-#define FETCH_CHUNK	1000	/* UIDs fetched, recorded, then moved: a
-				   MOVE costs the server time that grows
-				   with the mailbox, so few and large */
+#define FETCH_CHUNK	1000	/* UIDs fetched and recorded in one
+				   transaction */
+#define MOVE_MAX	50000	/* UIDs recorded before they are moved:
+				   a MOVE costs the server time that grows
+				   with the mailbox, so few and large,
+				   once per pass up to this many */
 
 struct inbox {
 	const struct config	*cfg;
@@ -40,6 +43,11 @@ struct inbox {
 	const struct inbox_opts	*opts;
 	struct inbox_stats	*stats;
 	struct buf		 action;	/* what this message did */
+	/* Themes looked up in this chunk's transaction (a handful): the
+	 * lookups of every message would otherwise repeat them. */
+	struct store_theme	**themes;
+	size_t			 nthemes;
+	int			 in_chunk;	/* inside one_pass's transaction */
 };
 
 /* The record of one message being handled. */
@@ -75,19 +83,55 @@ emit(struct inbox *ib, const char *line)
 		ib->opts->line(ib->opts->arg, line);
 }
 
+/* Forgets the cached themes: another transaction may change them. */
+static void
+themes_clear(struct inbox *ib)
+{
+	for (size_t i = 0; i < ib->nthemes; i++)
+		store_theme_free(ib->themes[i]);
+	free(ib->themes);
+	ib->themes = NULL;
+	ib->nthemes = 0;
+}
+
+/*
+ * The theme with id (slug NULL) or slug, from the cache or the store,
+ * borrowed until themes_clear. 1 found, 0 none, -1 error.
+ */
+static int
+theme_get(struct inbox *ib, int64_t id, const char *slug,
+    const struct store_theme **t_r, struct error *err)
+{
+	struct store_theme *t = NULL;
+	int rc;
+
+	*t_r = NULL;
+	for (size_t i = 0; i < ib->nthemes; i++)
+		if (slug != NULL ? strcmp(ib->themes[i]->slug, slug) == 0 :
+		    ib->themes[i]->id == id) {
+			*t_r = ib->themes[i];
+			return 1;
+		}
+	rc = slug != NULL ? store_theme_by_slug(ib->store, slug, &t, err) :
+	    store_theme_by_id(ib->store, id, &t, err);
+	if (rc != 1)
+		return rc;
+	ib->themes = xrealloc(ib->themes, (ib->nthemes + 1) *
+	    sizeof *ib->themes);
+	ib->themes[ib->nthemes++] = t;
+	*t_r = t;
+	return 1;
+}
+
 /* The theme's resolver for SLUG+TOKEN addresses. */
 static int64_t
 theme_by_slug(const char *slug, void *arg)
 {
 	struct inbox *ib = arg;
-	struct store_theme *t = NULL;
+	const struct store_theme *t;
 	struct error err;
-	int64_t id = 0;
 
-	if (store_theme_get(ib->store, slug, &t, &err) == 1)
-		id = t->id;
-	store_theme_free(t);
-	return id;
+	return theme_get(ib, 0, slug, &t, &err) == 1 ? t->id : 0;
 }
 
 struct inbox *
@@ -115,6 +159,7 @@ inbox_free(struct inbox *ib)
 	subs_free(ib->subs);
 	token_free(ib->tokens);
 	buf_free(&ib->action);
+	themes_clear(ib);
 	free(ib);
 }
 
@@ -151,17 +196,16 @@ static int
 queue_notice(struct inbox *ib, int64_t sub, int64_t theme,
     const char *template_name, struct error *err)
 {
-	struct store_theme *t = NULL;
+	const struct store_theme *t;
 	char *subject;
 	int rc;
 
-	if ((rc = store_theme_by_id(ib->store, theme, &t, err)) != 1)
+	if ((rc = theme_get(ib, theme, NULL, &t, err)) != 1)
 		return rc == 0 ? 0 : -1;	/* theme gone: nothing to say */
 	subject = notice_subject(t, template_name);
 	rc = store_notice_queue(ib->store, theme, sub, template_name, subject,
 	    NULL, err);
 	free(subject);
-	store_theme_free(t);
 	if (rc == 0)
 		ib->stats->notices++;
 	return rc;
@@ -172,18 +216,17 @@ static int
 unsubscribe_one(struct inbox *ib, int64_t sub, int64_t theme, const char *why,
     struct error *err)
 {
-	struct store_theme *t = NULL;
+	const struct store_theme *t;
 	int status, rc;
 
 	if ((rc = store_subscription_get(ib->store, sub, theme, &status,
 	    err)) == -1)
 		return -1;
-	if (store_theme_by_id(ib->store, theme, &t, err) == -1)
+	if (theme_get(ib, theme, NULL, &t, err) == -1)
 		return -1;
 	if (rc == 0 || (status != STORE_ACTIVE && status != STORE_PENDING)) {
 		say(ib, "%s: not subscribed, nothing to do",
 		    t ? t->slug : "(theme removed)");
-		store_theme_free(t);
 		return 0;
 	}
 	rc = store_subscription_set(ib->store, sub, theme, STORE_UNSUBSCRIBED,
@@ -194,7 +237,6 @@ unsubscribe_one(struct inbox *ib, int64_t sub, int64_t theme, const char *why,
 		if (ib->cfg->inbox_confirm_unsubscribe)
 			rc = queue_notice(ib, sub, theme, "unsubscribed", err);
 	}
-	store_theme_free(t);
 	return rc;
 }
 
@@ -652,6 +694,29 @@ seen_before(struct inbox *ib, int64_t uidvalidity, int64_t uid,
 	return 1;
 }
 
+/*
+ * Outside one_pass's chunk a message is its own transaction; inside, the
+ * chunk's transaction holds it (a failure rolls the whole chunk back).
+ */
+static int
+tx_begin(struct inbox *ib, struct error *err)
+{
+	return ib->in_chunk ? 0 : store_begin(ib->store, err);
+}
+
+static int
+tx_commit(struct inbox *ib, struct error *err)
+{
+	return ib->in_chunk ? 0 : store_commit(ib->store, err);
+}
+
+static void
+tx_rollback(struct inbox *ib)
+{
+	if (!ib->in_chunk)
+		store_rollback(ib->store);
+}
+
 int
 inbox_message(struct inbox *ib, int64_t uidvalidity, int64_t uid,
     const char *raw, size_t len, const char **filed_r, struct error *err)
@@ -666,13 +731,15 @@ inbox_message(struct inbox *ib, int64_t uidvalidity, int64_t uid,
 	int rc;
 
 	ib->stats->messages++;
+	if (!ib->in_chunk)
+		themes_clear(ib);	/* each message a transaction */
 	if (inbound_classify(&ctx, raw, len, &m, err) == -1)
 		return -1;
 	key = message_key(m, raw, len);
-	if (store_begin(ib->store, err) == -1)
+	if (tx_begin(ib, err) == -1)
 		goto fail;
 	if ((rc = seen_before(ib, uidvalidity, uid, key, filed_r, err)) != 0) {
-		if (rc == -1 || store_commit(ib->store, err) == -1)
+		if (rc == -1 || tx_commit(ib, err) == -1)
 			goto fail_tx;
 		goto done;
 	}
@@ -699,7 +766,7 @@ inbox_message(struct inbox *ib, int64_t uidvalidity, int64_t uid,
 	if (store_inbound_update(ib->store, id, &rec, err) == -1)
 		goto fail_tx;
 	util_failpoint("inbox-before-commit");
-	if (store_commit(ib->store, err) == -1)
+	if (tx_commit(ib, err) == -1)
 		goto fail_tx;
 	*filed_r = a.filed;
 	report(ib, uid, rec.kind, m->from, a.filed);
@@ -708,7 +775,7 @@ done:
 	inbound_free(m);
 	return 0;
 fail_tx:
-	store_rollback(ib->store);
+	tx_rollback(ib);
 fail:
 	free(key);
 	inbound_free(m);
@@ -727,7 +794,7 @@ inbox_oversize(struct inbox *ib, int64_t uidvalidity, int64_t uid,
 	/* No Message-ID without reading it: the UID is the key. */
 	snprintf(key, sizeof key, "oversize:%lld:%lld", (long long)uidvalidity,
 	    (long long)uid);
-	if (store_begin(ib->store, err) == -1)
+	if (tx_begin(ib, err) == -1)
 		return -1;
 	if ((rc = seen_before(ib, uidvalidity, uid, key, filed_r, err)) != 0)
 		goto out;
@@ -748,10 +815,10 @@ inbox_oversize(struct inbox *ib, int64_t uidvalidity, int64_t uid,
 		report(ib, uid, "oversize", NULL, "human");
 out:
 	if (rc == -1) {
-		store_rollback(ib->store);
+		tx_rollback(ib);
 		return -1;
 	}
-	return store_commit(ib->store, err);
+	return tx_commit(ib, err);
 }
 
 char *
@@ -774,11 +841,18 @@ inbox_summary(const struct inbox_stats *s)
 
 /* ---- the IMAP side ---- */
 
+static int
+stopped(const struct inbox_opts *o)
+{
+	return o != NULL && o->stop != NULL && *o->stop;
+}
+
+
 struct pass {
 	struct inbox	*ib;
 	int64_t		 uidvalidity;
 	uint32_t	*uids[3];	/* per target: processed, bounces, human */
-	size_t		 n[3];
+	size_t		 n[3], cap[3];
 };
 
 static int
@@ -796,8 +870,18 @@ pass_add(struct pass *p, const char *filed, uint32_t uid)
 {
 	int t = target_index(filed);
 
-	p->uids[t] = xrealloc(p->uids[t], (p->n[t] + 1) * sizeof(uint32_t));
+	if (p->n[t] == p->cap[t]) {
+		p->cap[t] = p->cap[t] ? 2 * p->cap[t] : 1024;
+		p->uids[t] = xrealloc(p->uids[t], p->cap[t] *
+		    sizeof(uint32_t));
+	}
 	p->uids[t][p->n[t]++] = uid;
+}
+
+static size_t
+pass_pending(const struct pass *p)
+{
+	return p->n[0] + p->n[1] + p->n[2];
 }
 
 static int
@@ -863,10 +947,13 @@ open_targets(const struct config *cfg, struct tb_imap *im, struct targets *t,
 	return 0;
 }
 
-/* Moves what a chunk filed; then the mailbox's progress is saved. */
+/*
+ * Moves what was recorded to the three mailboxes, one UID MOVE (or a few,
+ * for long sets) per mailbox; then the mailbox's progress is saved.
+ */
 static int
-move_chunk(struct inbox *ib, struct tb_imap *im, struct pass *p,
-    const struct targets *t, struct error *err)
+move_pending(struct inbox *ib, struct tb_imap *im, struct pass *p,
+    const struct targets *t, uint32_t last_uid, struct error *err)
 {
 	for (int i = 0; i < 3; i++) {
 		if (p->n[i] == 0)
@@ -876,8 +963,59 @@ move_chunk(struct inbox *ib, struct tb_imap *im, struct pass *p,
 			return -1;
 		p->n[i] = 0;
 	}
-	(void)ib;
+	return store_mailbox_set(ib->store, ib->cfg->imap_mailbox,
+	    p->uidvalidity, last_uid, err);
+}
+
+/*
+ * One chunk of v, in one transaction: messages recorded before (by UID:
+ * a crash or a dropped connection after a commit and before the move)
+ * are only filed, without reading them again; oversized ones are filed
+ * unread; the rest are fetched and handled. Committed before anything
+ * of it is moved.
+ */
+static int
+one_chunk(struct inbox *ib, struct tb_imap *im, struct pass *p,
+    const struct tb_imap_entry *v, size_t n, struct error *err)
+{
+	uint32_t batch[FETCH_CHUNK];
+	size_t nb = 0;
+
+	if (store_begin(ib->store, err) == -1)
+		return -1;
+	ib->in_chunk = 1;
+	themes_clear(ib);
+	for (size_t j = 0; j < n && j < FETCH_CHUNK; j++) {
+		const char *filed;
+		int rc;
+
+		if ((rc = seen_before(ib, p->uidvalidity, v[j].uid, NULL,
+		    &filed, err)) == -1)
+			goto fail;
+		if (rc == 0 && v[j].size > (uint64_t)ib->cfg->inbox_max_size) {
+			if (inbox_oversize(ib, p->uidvalidity, v[j].uid,
+			    (size_t)v[j].size, &filed, err) == -1)
+				goto fail;
+			rc = 1;
+		}
+		if (rc == 1)
+			pass_add(p, filed, v[j].uid);
+		else
+			batch[nb++] = v[j].uid;
+	}
+	if (nb > 0 && tb_imap_fetch(im, batch, nb, fetched, p, err) == -1)
+		goto fail;
+	util_failpoint("inbox-chunk-commit");
+	if (store_commit(ib->store, err) == -1)
+		goto fail;
+	ib->in_chunk = 0;
 	return 0;
+fail:
+	/* What this chunk recorded goes with it: its messages are still in
+	 * the mailbox and will be handled again. */
+	store_rollback(ib->store);
+	ib->in_chunk = 0;
+	return -1;
 }
 
 /* One pass: everything in the mailbox now, in chunks. */
@@ -888,12 +1026,14 @@ one_pass(struct inbox *ib, struct tb_imap *im, const struct targets *t,
 	const struct config *cfg = ib->cfg;
 	struct tb_imap_status st;
 	struct tb_imap_entry *v = NULL;
-	struct pass p = { ib, 0, { NULL }, { 0 } };
+	struct pass p;
 	int64_t stored_validity = 0, last_uid = 0;
-	size_t n = 0;
+	size_t n = 0, i = 0;
 	uint32_t from;
 	int rc = -1;
 
+	memset(&p, 0, sizeof p);
+	p.ib = ib;
 	if (tb_imap_select(im, t->source, &st, err) == -1)
 		return -1;
 	if (store_mailbox_get(ib->store, cfg->imap_mailbox, &stored_validity,
@@ -906,52 +1046,28 @@ one_pass(struct inbox *ib, struct tb_imap *im, const struct targets *t,
 	if (tb_imap_list(im, from, &v, &n, err) == -1)
 		return -1;
 	p.uidvalidity = st.uidvalidity;
-	for (size_t i = 0; i < n; ) {
-		uint32_t batch[FETCH_CHUNK];
-		size_t nb = 0, j;
+	while (i < n) {
+		size_t c = n - i < FETCH_CHUNK ? n - i : FETCH_CHUNK;
 
-		/* One transaction per chunk (each message a savepoint in
-		 * it), committed before the chunk's messages are moved. */
-		if (store_begin(ib->store, err) == -1)
+		if (one_chunk(ib, im, &p, v + i, c, err) == -1)
 			goto out;
-		for (j = i; j < n && nb < FETCH_CHUNK; j++) {
-			const char *filed;
-
-			if (v[j].size > (uint64_t)cfg->inbox_max_size) {
-				if (inbox_oversize(ib, st.uidvalidity, v[j].uid,
-				    (size_t)v[j].size, &filed, err) == -1)
-					goto out_tx;
-				pass_add(&p, filed, v[j].uid);
-				continue;
-			}
-			batch[nb++] = v[j].uid;
-		}
-		if (nb > 0 && tb_imap_fetch(im, batch, nb, fetched, &p,
-		    err) == -1)
-			goto out_tx;
-		if (store_commit(ib->store, err) == -1)
-			goto out_tx;
-		if (move_chunk(ib, im, &p, t, err) == -1)
+		i += c;
+		if ((pass_pending(&p) >= MOVE_MAX || stopped(ib->opts)) &&
+		    move_pending(ib, im, &p, t, v[i - 1].uid, err) == -1)
 			goto out;
-		if (store_mailbox_set(ib->store, cfg->imap_mailbox,
-		    st.uidvalidity, v[j - 1].uid, err) == -1)
-			goto out;
-		i = j;
-		if (ib->opts != NULL && ib->opts->stop != NULL &&
-		    *ib->opts->stop)
+		if (stopped(ib->opts))
 			break;
 	}
+	if (pass_pending(&p) > 0 &&
+	    move_pending(ib, im, &p, t, v[i - 1].uid, err) == -1)
+		goto out;
 	if (n == 0 && stored_validity != (int64_t)st.uidvalidity &&
 	    store_mailbox_set(ib->store, cfg->imap_mailbox, st.uidvalidity,
 	    0, err) == -1)
 		goto out;
 	rc = 0;
-	goto out;
-out_tx:
-	/* What this chunk recorded goes with it: its messages are still in
-	 * the mailbox and will be handled again. */
-	store_rollback(ib->store);
 out:
+	ib->in_chunk = 0;
 	for (int k = 0; k < 3; k++)
 		free(p.uids[k]);
 	free(v);
@@ -973,12 +1089,6 @@ imap_config_from(const struct config *cfg, const char *password,
 	ic->user = cfg->imap_user;
 	ic->password = password;
 	ic->timeout = (int)cfg->imap_timeout;
-}
-
-static int
-stopped(const struct inbox_opts *o)
-{
-	return o->stop != NULL && *o->stop;
 }
 
 /* Sleeps up to secs, waking early when a stop is asked. */
