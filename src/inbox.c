@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,9 @@
 #define SOURCE		"inbox"
 #define FETCH_CHUNK	1000	/* UIDs fetched and recorded in one
 				   transaction */
+#define MOVE_BATCH	3000	/* UIDs the mover waits for (unless the
+				   pass is ending): one MOVE per chunk
+				   per mailbox cost twice the time */
 #define MOVE_MAX	50000	/* UIDs recorded before they are moved:
 				   a MOVE costs the server time that grows
 				   with the mailbox, so few and large,
@@ -848,10 +852,9 @@ stopped(const struct inbox_opts *o)
 }
 
 
-struct pass {
-	struct inbox	*ib;
-	int64_t		 uidvalidity;
-	uint32_t	*uids[3];	/* per target: processed, bounces, human */
+/* UIDs by the mailbox they go to: processed, bounces, human. */
+struct uidsets {
+	uint32_t	*uids[3];
 	size_t		 n[3], cap[3];
 };
 
@@ -866,23 +869,47 @@ target_index(const char *filed)
 }
 
 static void
-pass_add(struct pass *p, const char *filed, uint32_t uid)
+uidsets_add(struct uidsets *u, int t, uint32_t uid)
 {
-	int t = target_index(filed);
-
-	if (p->n[t] == p->cap[t]) {
-		p->cap[t] = p->cap[t] ? 2 * p->cap[t] : 1024;
-		p->uids[t] = xrealloc(p->uids[t], p->cap[t] *
+	if (u->n[t] == u->cap[t]) {
+		u->cap[t] = u->cap[t] ? 2 * u->cap[t] : 1024;
+		u->uids[t] = xrealloc(u->uids[t], u->cap[t] *
 		    sizeof(uint32_t));
 	}
-	p->uids[t][p->n[t]++] = uid;
+	u->uids[t][u->n[t]++] = uid;
 }
 
 static size_t
-pass_pending(const struct pass *p)
+uidsets_count(const struct uidsets *u)
 {
-	return p->n[0] + p->n[1] + p->n[2];
+	return u->n[0] + u->n[1] + u->n[2];
 }
+
+/* Moves every UID of src to the end of dst; src is left empty. */
+static void
+uidsets_append(struct uidsets *dst, struct uidsets *src)
+{
+	for (int t = 0; t < 3; t++) {
+		for (size_t i = 0; i < src->n[t]; i++)
+			uidsets_add(dst, t, src->uids[t][i]);
+		src->n[t] = 0;
+	}
+}
+
+static void
+uidsets_free(struct uidsets *u)
+{
+	for (int t = 0; t < 3; t++)
+		free(u->uids[t]);
+	memset(u, 0, sizeof *u);
+}
+
+struct pass {
+	struct inbox	*ib;
+	int64_t		 uidvalidity;
+	struct uidsets	 chunk;		/* filed in the open transaction */
+	struct uidsets	 pending;	/* committed, to move (no mover) */
+};
 
 static int
 fetched(uint32_t uid, const char *msg, size_t len, void *arg,
@@ -894,7 +921,7 @@ fetched(uint32_t uid, const char *msg, size_t len, void *arg,
 	if (inbox_message(p->ib, p->uidvalidity, uid, msg, len, &filed,
 	    err) == -1)
 		return -1;
-	pass_add(p, filed, uid);
+	uidsets_add(&p->chunk, target_index(filed), uid);
 	return 0;
 }
 
@@ -948,31 +975,173 @@ open_targets(const struct config *cfg, struct tb_imap *im, struct targets *t,
 }
 
 /*
- * Moves what was recorded to the three mailboxes, one UID MOVE (or a few,
- * for long sets) per mailbox; then the mailbox's progress is saved.
+ * Moves committed UIDs to the three mailboxes, one UID MOVE (or a few,
+ * for long sets) per mailbox, and empties u.
  */
 static int
-move_pending(struct inbox *ib, struct tb_imap *im, struct pass *p,
-    const struct targets *t, uint32_t last_uid, struct error *err)
+uidsets_move(struct uidsets *u, struct tb_imap *im, const struct targets *t,
+    struct error *err)
 {
 	for (int i = 0; i < 3; i++) {
-		if (p->n[i] == 0)
+		if (u->n[i] == 0)
 			continue;
 		util_failpoint("inbox-before-move");
-		if (tb_imap_move(im, p->uids[i], p->n[i], t->name[i], err) == -1)
+		if (tb_imap_move(im, u->uids[i], u->n[i], t->name[i], err) == -1)
 			return -1;
-		p->n[i] = 0;
+		u->n[i] = 0;
 	}
-	return store_mailbox_set(ib->store, ib->cfg->imap_mailbox,
-	    p->uidvalidity, last_uid, err);
+	return 0;
+}
+
+/*
+ * The mover: a thread with its own connection that files what each
+ * chunk committed while the next chunk is fetched and handled, since a
+ * MOVE costs the server about as much as fetching the messages did. It
+ * waits for MOVE_BATCH UIDs (or the end of the pass) and takes all that
+ * is queued at once, so its MOVEs are few and large. Only committed UIDs
+ * ever reach it.
+ */
+struct mover {
+	pthread_t		 th;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct tb_imap		*im;
+	const struct targets	*t;
+	struct uidsets		 todo;		/* under mu */
+	int			 busy, quit, failed, flush;
+	struct error		 err;		/* when failed */
+};
+
+static void *
+mover_main(void *arg)
+{
+	struct mover *m = arg;
+	struct uidsets work = { { NULL }, { 0 }, { 0 } };
+	struct error err = { 0 };
+
+	pthread_mutex_lock(&m->mu);
+	for (;;) {
+		while (!m->quit && !m->failed && !(m->flush &&
+		    uidsets_count(&m->todo) > 0) && uidsets_count(&m->todo) <
+		    MOVE_BATCH)
+			pthread_cond_wait(&m->cv, &m->mu);
+		if (m->failed || uidsets_count(&m->todo) == 0)
+			break;
+		uidsets_append(&work, &m->todo);
+		m->busy = 1;
+		pthread_mutex_unlock(&m->mu);
+		int rc = uidsets_move(&work, m->im, m->t, &err);
+		pthread_mutex_lock(&m->mu);
+		m->busy = 0;
+		if (rc == -1) {
+			m->failed = 1;
+			m->err = err;
+		}
+		pthread_cond_broadcast(&m->cv);
+	}
+	pthread_mutex_unlock(&m->mu);
+	uidsets_free(&work);
+	return NULL;
+}
+
+/*
+ * Opens the mover's connection and selects the source. NULL when it
+ * cannot (a server limiting connections per user, say): the caller then
+ * moves on its own connection.
+ */
+static struct mover *
+mover_start(const struct tb_imap_config *ic, const struct targets *t)
+{
+	struct mover *m = xcalloc(1, sizeof *m);
+	struct tb_imap_status st;
+	struct error err = { 0 };
+
+	if (tb_imap_open(ic, &m->im, &err) == -1)
+		goto fail;
+	if (tb_imap_select(m->im, t->source, &st, &err) == -1)
+		goto fail;
+	m->t = t;
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_cond_init(&m->cv, NULL);
+	if (pthread_create(&m->th, NULL, mover_main, m) != 0) {
+		pthread_cond_destroy(&m->cv);
+		pthread_mutex_destroy(&m->mu);
+		goto fail;
+	}
+	return m;
+fail:
+	tb_imap_close(m->im);
+	free(m);
+	return NULL;
+}
+
+/* The mover's failure, or 0. Called with mu held. */
+static int
+mover_failed(struct mover *m, struct error *err)
+{
+	if (!m->failed)
+		return 0;
+	*err = m->err;
+	return -1;
+}
+
+/* Queues committed UIDs (u is emptied); waits while MOVE_MAX wait. */
+static int
+mover_give(struct mover *m, struct uidsets *u, struct error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&m->mu);
+	while (!m->failed && uidsets_count(&m->todo) >= MOVE_MAX)
+		pthread_cond_wait(&m->cv, &m->mu);
+	if ((rc = mover_failed(m, err)) == 0) {
+		uidsets_append(&m->todo, u);
+		pthread_cond_broadcast(&m->cv);
+	}
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+/* Waits until everything given has been moved. */
+static int
+mover_drain(struct mover *m, struct error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&m->mu);
+	m->flush = 1;
+	pthread_cond_broadcast(&m->cv);
+	while (!m->failed && (m->busy || uidsets_count(&m->todo) > 0))
+		pthread_cond_wait(&m->cv, &m->mu);
+	rc = mover_failed(m, err);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+/* Ends the thread (after what is queued) and closes its connection. */
+static void
+mover_stop(struct mover *m)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->mu);
+	m->quit = 1;
+	pthread_cond_broadcast(&m->cv);
+	pthread_mutex_unlock(&m->mu);
+	pthread_join(m->th, NULL);
+	pthread_cond_destroy(&m->cv);
+	pthread_mutex_destroy(&m->mu);
+	uidsets_free(&m->todo);
+	tb_imap_close(m->im);
+	free(m);
 }
 
 /*
  * One chunk of v, in one transaction: messages recorded before (by UID:
  * a crash or a dropped connection after a commit and before the move)
  * are only filed, without reading them again; oversized ones are filed
- * unread; the rest are fetched and handled. Committed before anything
- * of it is moved.
+ * unread; the rest are fetched and handled. Nothing of it is moved
+ * before the commit.
  */
 static int
 one_chunk(struct inbox *ib, struct tb_imap *im, struct pass *p,
@@ -999,7 +1168,7 @@ one_chunk(struct inbox *ib, struct tb_imap *im, struct pass *p,
 			rc = 1;
 		}
 		if (rc == 1)
-			pass_add(p, filed, v[j].uid);
+			uidsets_add(&p->chunk, target_index(filed), v[j].uid);
 		else
 			batch[nb++] = v[j].uid;
 	}
@@ -1015,14 +1184,38 @@ fail:
 	 * the mailbox and will be handled again. */
 	store_rollback(ib->store);
 	ib->in_chunk = 0;
+	for (int t = 0; t < 3; t++)
+		p->chunk.n[t] = 0;
 	return -1;
 }
 
-/* One pass: everything in the mailbox now, in chunks. */
+/*
+ * What a chunk committed goes to the mover, or (without one) waits for
+ * the end of the pass, or MOVE_MAX UIDs, to be moved here.
+ */
 static int
-one_pass(struct inbox *ib, struct tb_imap *im, const struct targets *t,
-    struct error *err)
+file_chunk(struct tb_imap *im, struct mover *mv, struct pass *p,
+    const struct targets *t, int now, struct error *err)
 {
+	if (mv != NULL)
+		return mover_give(mv, &p->chunk, err);
+	uidsets_append(&p->pending, &p->chunk);
+	if (!now && uidsets_count(&p->pending) < MOVE_MAX)
+		return 0;
+	return uidsets_move(&p->pending, im, t, err);
+}
+
+/*
+ * One pass: everything in the mailbox now, in chunks; with more than one
+ * chunk, a mover files each chunk while the next is handled (a second
+ * connection per pass, not per session: an idle one would be logged out
+ * by the server while watching).
+ */
+static int
+one_pass(struct inbox *ib, struct tb_imap *im, const struct tb_imap_config *ic,
+    const struct targets *t, struct error *err)
+{
+	struct mover *mv = NULL;
 	const struct config *cfg = ib->cfg;
 	struct tb_imap_status st;
 	struct tb_imap_entry *v = NULL;
@@ -1046,20 +1239,22 @@ one_pass(struct inbox *ib, struct tb_imap *im, const struct targets *t,
 	if (tb_imap_list(im, from, &v, &n, err) == -1)
 		return -1;
 	p.uidvalidity = st.uidvalidity;
-	while (i < n) {
+	if (n > FETCH_CHUNK)
+		mv = mover_start(ic, t);
+	while (i < n && !stopped(ib->opts)) {
 		size_t c = n - i < FETCH_CHUNK ? n - i : FETCH_CHUNK;
 
-		if (one_chunk(ib, im, &p, v + i, c, err) == -1)
+		if (one_chunk(ib, im, &p, v + i, c, err) == -1 ||
+		    file_chunk(im, mv, &p, t, 0, err) == -1)
 			goto out;
 		i += c;
-		if ((pass_pending(&p) >= MOVE_MAX || stopped(ib->opts)) &&
-		    move_pending(ib, im, &p, t, v[i - 1].uid, err) == -1)
-			goto out;
-		if (stopped(ib->opts))
-			break;
 	}
-	if (pass_pending(&p) > 0 &&
-	    move_pending(ib, im, &p, t, v[i - 1].uid, err) == -1)
+	/* Everything handled is filed before the progress is saved. */
+	if (file_chunk(im, mv, &p, t, 1, err) == -1 ||
+	    (mv != NULL && mover_drain(mv, err) == -1))
+		goto out;
+	if (i > 0 && store_mailbox_set(ib->store, cfg->imap_mailbox,
+	    st.uidvalidity, v[i - 1].uid, err) == -1)
 		goto out;
 	if (n == 0 && stored_validity != (int64_t)st.uidvalidity &&
 	    store_mailbox_set(ib->store, cfg->imap_mailbox, st.uidvalidity,
@@ -1067,9 +1262,10 @@ one_pass(struct inbox *ib, struct tb_imap *im, const struct targets *t,
 		goto out;
 	rc = 0;
 out:
+	mover_stop(mv);
 	ib->in_chunk = 0;
-	for (int k = 0; k < 3; k++)
-		free(p.uids[k]);
+	uidsets_free(&p.chunk);
+	uidsets_free(&p.pending);
 	free(v);
 	return rc;
 }
@@ -1104,8 +1300,8 @@ nap(const struct inbox_opts *o, int secs)
 
 /* Connected: passes, and IDLE between them when watching. */
 static int
-session(struct inbox *ib, struct tb_imap *im, const struct inbox_opts *o,
-    struct error *err)
+session(struct inbox *ib, struct tb_imap *im, const struct tb_imap_config *ic,
+    const struct inbox_opts *o, struct error *err)
 {
 	struct targets t = { NULL, { NULL } };
 	int rc = -1, maybe_new;
@@ -1113,7 +1309,7 @@ session(struct inbox *ib, struct tb_imap *im, const struct inbox_opts *o,
 	if (open_targets(ib->cfg, im, &t, err) == -1)
 		goto out;
 	for (;;) {
-		if (one_pass(ib, im, &t, err) == -1)
+		if (one_pass(ib, im, ic, &t, err) == -1)
 			goto out;
 		if (o->after_pass != NULL)
 			o->after_pass(o->arg, ib->stats);
@@ -1169,7 +1365,7 @@ inbox_run(const struct config *cfg, struct store *store,
 	for (;;) {
 		if (tb_imap_open(&ic, &im, err) == 0) {
 			attempt = 0;
-			rc = session(ib, im, opts, err);
+			rc = session(ib, im, &ic, opts, err);
 			tb_imap_close(im);
 			im = NULL;
 			if (rc == 0)
