@@ -52,6 +52,9 @@ struct inbox {
 	struct store_theme	**themes;
 	size_t			 nthemes;
 	int			 in_chunk;	/* inside one_pass's transaction */
+	/* A chunk's lines and counts stand only once it has committed. */
+	struct buf		 lines;		/* NUL-separated */
+	struct inbox_stats	 before;	/* the counts at its start */
 };
 
 /* The record of one message being handled. */
@@ -83,8 +86,40 @@ say(struct inbox *ib, const char *fmt, ...)
 static void
 emit(struct inbox *ib, const char *line)
 {
-	if (ib->opts != NULL && ib->opts->line != NULL)
+	if (ib->opts == NULL || ib->opts->line == NULL)
+		return;
+	if (ib->in_chunk)
+		buf_add(&ib->lines, line, strlen(line) + 1);
+	else
 		ib->opts->line(ib->opts->arg, line);
+}
+
+/* A chunk begins: its lines wait for the commit. */
+static void
+chunk_begin(struct inbox *ib)
+{
+	ib->in_chunk = 1;
+	buf_reset(&ib->lines);
+	ib->before = *ib->stats;
+}
+
+/*
+ * A chunk ends: committed, its lines are emitted; rolled back, its lines
+ * and counts are forgotten (its messages will be handled again).
+ */
+static void
+chunk_end(struct inbox *ib, int committed)
+{
+	ib->in_chunk = 0;
+	if (!committed)
+		*ib->stats = ib->before;
+	for (size_t o = 0; committed && o < ib->lines.len;) {
+		const char *line = ib->lines.data + o;
+
+		emit(ib, line);
+		o += strlen(line) + 1;
+	}
+	buf_reset(&ib->lines);
 }
 
 /* Forgets the cached themes: another transaction may change them. */
@@ -152,6 +187,7 @@ inbox_new(const struct config *cfg, struct store *store,
 	ib->opts = opts;
 	ib->stats = stats;
 	buf_init(&ib->action);
+	buf_init(&ib->lines);
 	return ib;
 }
 
@@ -163,6 +199,7 @@ inbox_free(struct inbox *ib)
 	subs_free(ib->subs);
 	token_free(ib->tokens);
 	buf_free(&ib->action);
+	buf_free(&ib->lines);
 	themes_clear(ib);
 	free(ib);
 }
@@ -1152,7 +1189,7 @@ one_chunk(struct inbox *ib, struct tb_imap *im, struct pass *p,
 
 	if (store_begin(ib->store, err) == -1)
 		return -1;
-	ib->in_chunk = 1;
+	chunk_begin(ib);
 	themes_clear(ib);
 	for (size_t j = 0; j < n && j < FETCH_CHUNK; j++) {
 		const char *filed;
@@ -1177,13 +1214,13 @@ one_chunk(struct inbox *ib, struct tb_imap *im, struct pass *p,
 	util_failpoint("inbox-chunk-commit");
 	if (store_commit(ib->store, err) == -1)
 		goto fail;
-	ib->in_chunk = 0;
+	chunk_end(ib, 1);
 	return 0;
 fail:
 	/* What this chunk recorded goes with it: its messages are still in
 	 * the mailbox and will be handled again. */
 	store_rollback(ib->store);
-	ib->in_chunk = 0;
+	chunk_end(ib, 0);
 	for (int t = 0; t < 3; t++)
 		p->chunk.n[t] = 0;
 	return -1;
@@ -1263,7 +1300,6 @@ one_pass(struct inbox *ib, struct tb_imap *im, const struct tb_imap_config *ic,
 	rc = 0;
 out:
 	mover_stop(mv);
-	ib->in_chunk = 0;
 	uidsets_free(&p.chunk);
 	uidsets_free(&p.pending);
 	free(v);

@@ -354,6 +354,9 @@ check "the dropped connection ends the run (75 or 69), no hang" \
 check "... named in one line" grep -q "temabrev:.*127.0.0.1" "$TMP/err.txt"
 check "... having handled some, not all" \
     test "$("$TB_SQLITE3" "$DB" "$first_only")" -lt $((base + 5000))
+check "... printed a line for each message recorded, none for the chunk rolled back" \
+    test "$(grep -c ' -> ' "$TMP/out.txt")" -eq \
+    $(($("$TB_SQLITE3" "$DB" "$first_only") - base))
 check "dovecot restarted" dc_start
 mkconf
 check "the second run" inbox --no-send
