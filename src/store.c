@@ -2954,15 +2954,15 @@ store_subscriber_bounced(struct store *st, int64_t subscriber_id,
 	/* Collected first: the updates below change what the query sees.
 	 * Rounds of 64 keep it bounded for a subscriber of many themes. */
 	while (more) {
-		rc = sqlite3_prepare_v2(st->db, sql[Q_BOUNCED], -1, &s, NULL);
-		if (rc != SQLITE_OK)
-			return fail(st, err, rc, "read subscriptions");
+		/* Prepared once: the inbox calls this for every bounce. */
+		if ((s = stmt(st, Q_BOUNCED, err)) == NULL)
+			return -1;
 		sqlite3_bind_int64(s, 1, subscriber_id);
 		n = 0;
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < 64)
 			themes[n++] = sqlite3_column_int64(s, 0);
 		more = rc == SQLITE_ROW;
-		sqlite3_finalize(s);
+		sqlite3_reset(s);
 		if (!more && rc != SQLITE_DONE)
 			return fail(st, err, rc, "read subscriptions");
 		for (int i = 0; i < n; i++) {
