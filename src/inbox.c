@@ -34,10 +34,9 @@
 #define MOVE_BATCH	3000	/* UIDs the mover waits for (unless the
 				   pass is ending): one MOVE per chunk
 				   per mailbox cost twice the time */
-#define MOVE_MAX	50000	/* UIDs recorded before they are moved:
-				   a MOVE costs the server time that grows
-				   with the mailbox, so few and large,
-				   once per pass up to this many */
+#define MOVE_MAX	50000	/* UIDs committed and not yet moved, at
+				   most (the mover's queue, or a pass
+				   without one): memory stays bounded */
 
 struct inbox {
 	const struct config	*cfg;
