@@ -42,7 +42,11 @@
 #define SIZE_CHUNK	1000		/* UIDs per RFC822.SIZE query */
 #define BATCH_COUNT	100		/* messages per BODY.PEEK[] fetch */
 #define BATCH_BYTES	(4u << 20)	/* octets per BODY.PEEK[] fetch */
-#define SET_CHUNK	500		/* UIDs per COPY/MOVE/STORE command */
+#define SET_OCTETS	8000		/* octets of UID set per COPY/MOVE/STORE
+					   command: each costs the server a
+					   rewrite of the mailbox's index, so
+					   as few as a command line allows
+					   (RFC 7162 3.2.1 asks for 8192) */
 #define KEEP_BUFFER	(1u << 20)	/* libetpan buffers kept after a fetch */
 #define BACKOFF_FIRST	5
 #define BACKOFF_MAX	300
@@ -1034,6 +1038,42 @@ make_set(const uint32_t *sorted, size_t n)
 	return set;
 }
 
+static size_t
+digits(uint32_t u)
+{
+	size_t n = 1;
+
+	while (u >= 10) {
+		u /= 10;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * How many of the n sorted UIDs (at least one) make a set whose text
+ * (ranges "a:b" joined by commas, as make_set builds it) fits in octets.
+ */
+static size_t
+set_span(const uint32_t *sorted, size_t n, size_t octets)
+{
+	size_t i = 0, used = 0;
+
+	while (i < n) {
+		size_t j = i, len;
+
+		while (j + 1 < n && sorted[j + 1] <= sorted[j] + 1)
+			j++;
+		len = digits(sorted[i]) + (j > i ? 1 + digits(sorted[j]) : 0) +
+		    (i > 0);
+		if (used + len > octets)
+			return i > 0 ? i : j + 1;	/* a range is short */
+		used += len;
+		i = j + 1;
+	}
+	return n;
+}
+
 /* Sorted, without zeros and duplicates; caller frees. */
 static uint32_t *
 sorted_uids(const uint32_t *uids, size_t n, size_t *m_r)
@@ -1217,8 +1257,8 @@ tb_imap_move(struct tb_imap *im, const uint32_t *uids, size_t n,
 		return -1;
 	use_move = tb_imap_has(im, "MOVE");
 	v = sorted_uids(uids, n, &m);
-	for (size_t off = 0; off < m; off += SET_CHUNK) {
-		size_t chunk = m - off < SET_CHUNK ? m - off : SET_CHUNK;
+	for (size_t off = 0, chunk; off < m; off += chunk) {
+		chunk = set_span(v + off, m - off, SET_OCTETS);
 
 		if (use_move) {
 			struct mailimap_set *set = make_set(v + off, chunk);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +29,14 @@
 #include "util.h"
 
 #define SOURCE		"inbox"
-#define FETCH_CHUNK	1000	/* UIDs fetched, recorded, then moved: a
-				   MOVE costs the server time that grows
-				   with the mailbox, so few and large */
+#define FETCH_CHUNK	1000	/* UIDs fetched and recorded in one
+				   transaction */
+#define MOVE_BATCH	3000	/* UIDs the mover waits for (unless the
+				   pass is ending): one MOVE per chunk
+				   per mailbox cost twice the time */
+#define MOVE_MAX	50000	/* UIDs committed and not yet moved, at
+				   most (the mover's queue, or a pass
+				   without one): memory stays bounded */
 
 struct inbox {
 	const struct config	*cfg;
@@ -41,10 +47,18 @@ struct inbox {
 	struct inbox_stats	*stats;
 	struct buf		 action;	/* what this message did */
 	/* Confirmation mails subscribe requests are owed: sent after the
-	 * chunk's transaction commits (inbox_send_due), never inside it, so
+	 * chunk's transaction commits (send_due), never inside it, so
 	 * no SMTP session holds the database's write lock. */
 	struct subs_request_result *due;
 	size_t			 ndue;
+	/* Themes looked up in this chunk's transaction (a handful): the
+	 * lookups of every message would otherwise repeat them. */
+	struct store_theme	**themes;
+	size_t			 nthemes;
+	int			 in_chunk;	/* inside one_pass's transaction */
+	/* A chunk's lines and counts stand only once it has committed. */
+	struct buf		 lines;		/* NUL-separated */
+	struct inbox_stats	 before;	/* the counts at its start */
 };
 
 /* The record of one message being handled. */
@@ -76,8 +90,80 @@ say(struct inbox *ib, const char *fmt, ...)
 static void
 emit(struct inbox *ib, const char *line)
 {
-	if (ib->opts != NULL && ib->opts->line != NULL)
+	if (ib->opts == NULL || ib->opts->line == NULL)
+		return;
+	if (ib->in_chunk)
+		buf_add(&ib->lines, line, strlen(line) + 1);
+	else
 		ib->opts->line(ib->opts->arg, line);
+}
+
+/* A chunk begins: its lines wait for the commit. */
+static void
+chunk_begin(struct inbox *ib)
+{
+	ib->in_chunk = 1;
+	buf_reset(&ib->lines);
+	ib->before = *ib->stats;
+}
+
+/*
+ * A chunk ends: committed, its lines are emitted; rolled back, its lines
+ * and counts are forgotten (its messages will be handled again).
+ */
+static void
+chunk_end(struct inbox *ib, int committed)
+{
+	ib->in_chunk = 0;
+	if (!committed)
+		*ib->stats = ib->before;
+	for (size_t o = 0; committed && o < ib->lines.len;) {
+		const char *line = ib->lines.data + o;
+
+		emit(ib, line);
+		o += strlen(line) + 1;
+	}
+	buf_reset(&ib->lines);
+}
+
+/* Forgets the cached themes: another transaction may change them. */
+static void
+themes_clear(struct inbox *ib)
+{
+	for (size_t i = 0; i < ib->nthemes; i++)
+		store_theme_free(ib->themes[i]);
+	free(ib->themes);
+	ib->themes = NULL;
+	ib->nthemes = 0;
+}
+
+/*
+ * The theme with id (slug NULL) or slug, from the cache or the store,
+ * borrowed until themes_clear. 1 found, 0 none, -1 error.
+ */
+static int
+theme_get(struct inbox *ib, int64_t id, const char *slug,
+    const struct store_theme **t_r, struct error *err)
+{
+	struct store_theme *t = NULL;
+	int rc;
+
+	*t_r = NULL;
+	for (size_t i = 0; i < ib->nthemes; i++)
+		if (slug != NULL ? strcmp(ib->themes[i]->slug, slug) == 0 :
+		    ib->themes[i]->id == id) {
+			*t_r = ib->themes[i];
+			return 1;
+		}
+	rc = slug != NULL ? store_theme_by_slug(ib->store, slug, &t, err) :
+	    store_theme_by_id(ib->store, id, &t, err);
+	if (rc != 1)
+		return rc;
+	ib->themes = xrealloc(ib->themes, (ib->nthemes + 1) *
+	    sizeof *ib->themes);
+	ib->themes[ib->nthemes++] = t;
+	*t_r = t;
+	return 1;
 }
 
 /* The theme's resolver for SLUG+TOKEN addresses. */
@@ -85,14 +171,10 @@ static int64_t
 theme_by_slug(const char *slug, void *arg)
 {
 	struct inbox *ib = arg;
-	struct store_theme *t = NULL;
+	const struct store_theme *t;
 	struct error err;
-	int64_t id = 0;
 
-	if (store_theme_get(ib->store, slug, &t, &err) == 1)
-		id = t->id;
-	store_theme_free(t);
-	return id;
+	return theme_get(ib, 0, slug, &t, &err) == 1 ? t->id : 0;
 }
 
 struct inbox *
@@ -110,6 +192,7 @@ inbox_new(const struct config *cfg, struct store *store,
 	ib->opts = opts;
 	ib->stats = stats;
 	buf_init(&ib->action);
+	buf_init(&ib->lines);
 	return ib;
 }
 
@@ -122,6 +205,8 @@ inbox_free(struct inbox *ib)
 	free(ib->due);
 	token_free(ib->tokens);
 	buf_free(&ib->action);
+	buf_free(&ib->lines);
+	themes_clear(ib);
 	free(ib);
 }
 
@@ -158,17 +243,16 @@ static int
 queue_notice(struct inbox *ib, int64_t sub, int64_t theme,
     const char *template_name, struct error *err)
 {
-	struct store_theme *t = NULL;
+	const struct store_theme *t;
 	char *subject;
 	int rc;
 
-	if ((rc = store_theme_by_id(ib->store, theme, &t, err)) != 1)
+	if ((rc = theme_get(ib, theme, NULL, &t, err)) != 1)
 		return rc == 0 ? 0 : -1;	/* theme gone: nothing to say */
 	subject = notice_subject(t, template_name);
 	rc = store_notice_queue(ib->store, theme, sub, template_name, subject,
 	    NULL, err);
 	free(subject);
-	store_theme_free(t);
 	if (rc == 0)
 		ib->stats->notices++;
 	return rc;
@@ -179,18 +263,17 @@ static int
 unsubscribe_one(struct inbox *ib, int64_t sub, int64_t theme, const char *why,
     struct error *err)
 {
-	struct store_theme *t = NULL;
+	const struct store_theme *t;
 	int status, rc;
 
 	if ((rc = store_subscription_get(ib->store, sub, theme, &status,
 	    err)) == -1)
 		return -1;
-	if (store_theme_by_id(ib->store, theme, &t, err) == -1)
+	if (theme_get(ib, theme, NULL, &t, err) == -1)
 		return -1;
 	if (rc == 0 || (status != STORE_ACTIVE && status != STORE_PENDING)) {
 		say(ib, "%s: not subscribed, nothing to do",
 		    t ? t->slug : "(theme removed)");
-		store_theme_free(t);
 		return 0;
 	}
 	rc = store_subscription_set(ib->store, sub, theme, STORE_UNSUBSCRIBED,
@@ -201,7 +284,6 @@ unsubscribe_one(struct inbox *ib, int64_t sub, int64_t theme, const char *why,
 		if (ib->cfg->inbox_confirm_unsubscribe)
 			rc = queue_notice(ib, sub, theme, "unsubscribed", err);
 	}
-	store_theme_free(t);
 	return rc;
 }
 
@@ -770,6 +852,29 @@ seen_before(struct inbox *ib, int64_t uidvalidity, int64_t uid,
 	return 1;
 }
 
+/*
+ * Outside one_pass's chunk a message is its own transaction; inside, the
+ * chunk's transaction holds it (a failure rolls the whole chunk back).
+ */
+static int
+tx_begin(struct inbox *ib, struct error *err)
+{
+	return ib->in_chunk ? 0 : store_begin(ib->store, err);
+}
+
+static int
+tx_commit(struct inbox *ib, struct error *err)
+{
+	return ib->in_chunk ? 0 : store_commit(ib->store, err);
+}
+
+static void
+tx_rollback(struct inbox *ib)
+{
+	if (!ib->in_chunk)
+		store_rollback(ib->store);
+}
+
 int
 inbox_message(struct inbox *ib, int64_t uidvalidity, int64_t uid,
     const char *raw, size_t len, const char **filed_r, struct error *err)
@@ -785,13 +890,15 @@ inbox_message(struct inbox *ib, int64_t uidvalidity, int64_t uid,
 	int rc;
 
 	ib->stats->messages++;
+	if (!ib->in_chunk)
+		themes_clear(ib);	/* each message a transaction */
 	if (inbound_classify(&ctx, raw, len, &m, err) == -1)
 		return -1;
 	key = message_key(m, raw, len);
-	if (store_begin(ib->store, err) == -1)
+	if (tx_begin(ib, err) == -1)
 		goto fail;
 	if ((rc = seen_before(ib, uidvalidity, uid, key, filed_r, err)) != 0) {
-		if (rc == -1 || store_commit(ib->store, err) == -1)
+		if (rc == -1 || tx_commit(ib, err) == -1)
 			goto fail_tx;
 		goto done;
 	}
@@ -818,16 +925,18 @@ inbox_message(struct inbox *ib, int64_t uidvalidity, int64_t uid,
 	if (store_inbound_update(ib->store, id, &rec, err) == -1)
 		goto fail_tx;
 	util_failpoint("inbox-before-commit");
-	if (store_commit(ib->store, err) == -1)
+	if (tx_commit(ib, err) == -1)
 		goto fail_tx;
 	*filed_r = a.filed;
 	report(ib, uid, rec.kind, m->from, a.filed);
+	if (!ib->in_chunk)
+		send_due(ib);	/* committed on its own */
 done:
 	free(key);
 	inbound_free(m);
 	return 0;
 fail_tx:
-	store_rollback(ib->store);
+	tx_rollback(ib);
 fail:
 	ib->ndue = ndue;	/* nothing of this message happened */
 	free(key);
@@ -847,7 +956,7 @@ inbox_oversize(struct inbox *ib, int64_t uidvalidity, int64_t uid,
 	/* No Message-ID without reading it: the UID is the key. */
 	snprintf(key, sizeof key, "oversize:%lld:%lld", (long long)uidvalidity,
 	    (long long)uid);
-	if (store_begin(ib->store, err) == -1)
+	if (tx_begin(ib, err) == -1)
 		return -1;
 	if ((rc = seen_before(ib, uidvalidity, uid, key, filed_r, err)) != 0)
 		goto out;
@@ -868,10 +977,10 @@ inbox_oversize(struct inbox *ib, int64_t uidvalidity, int64_t uid,
 		report(ib, uid, "oversize", NULL, "human");
 out:
 	if (rc == -1) {
-		store_rollback(ib->store);
+		tx_rollback(ib);
 		return -1;
 	}
-	return store_commit(ib->store, err);
+	return tx_commit(ib, err);
 }
 
 char *
@@ -897,11 +1006,17 @@ inbox_summary(const struct inbox_stats *s)
 
 /* ---- the IMAP side ---- */
 
-struct pass {
-	struct inbox	*ib;
-	int64_t		 uidvalidity;
-	uint32_t	*uids[3];	/* per target: processed, bounces, human */
-	size_t		 n[3];
+static int
+stopped(const struct inbox_opts *o)
+{
+	return o != NULL && o->stop != NULL && *o->stop;
+}
+
+
+/* UIDs by the mailbox they go to: processed, bounces, human. */
+struct uidsets {
+	uint32_t	*uids[3];
+	size_t		 n[3], cap[3];
 };
 
 static int
@@ -915,13 +1030,47 @@ target_index(const char *filed)
 }
 
 static void
-pass_add(struct pass *p, const char *filed, uint32_t uid)
+uidsets_add(struct uidsets *u, int t, uint32_t uid)
 {
-	int t = target_index(filed);
-
-	p->uids[t] = xrealloc(p->uids[t], (p->n[t] + 1) * sizeof(uint32_t));
-	p->uids[t][p->n[t]++] = uid;
+	if (u->n[t] == u->cap[t]) {
+		u->cap[t] = u->cap[t] ? 2 * u->cap[t] : 1024;
+		u->uids[t] = xrealloc(u->uids[t], u->cap[t] *
+		    sizeof(uint32_t));
+	}
+	u->uids[t][u->n[t]++] = uid;
 }
+
+static size_t
+uidsets_count(const struct uidsets *u)
+{
+	return u->n[0] + u->n[1] + u->n[2];
+}
+
+/* Moves every UID of src to the end of dst; src is left empty. */
+static void
+uidsets_append(struct uidsets *dst, struct uidsets *src)
+{
+	for (int t = 0; t < 3; t++) {
+		for (size_t i = 0; i < src->n[t]; i++)
+			uidsets_add(dst, t, src->uids[t][i]);
+		src->n[t] = 0;
+	}
+}
+
+static void
+uidsets_free(struct uidsets *u)
+{
+	for (int t = 0; t < 3; t++)
+		free(u->uids[t]);
+	memset(u, 0, sizeof *u);
+}
+
+struct pass {
+	struct inbox	*ib;
+	int64_t		 uidvalidity;
+	struct uidsets	 chunk;		/* filed in the open transaction */
+	struct uidsets	 pending;	/* committed, to move (no mover) */
+};
 
 static int
 fetched(uint32_t uid, const char *msg, size_t len, void *arg,
@@ -933,7 +1082,7 @@ fetched(uint32_t uid, const char *msg, size_t len, void *arg,
 	if (inbox_message(p->ib, p->uidvalidity, uid, msg, len, &filed,
 	    err) == -1)
 		return -1;
-	pass_add(p, filed, uid);
+	uidsets_add(&p->chunk, target_index(filed), uid);
 	return 0;
 }
 
@@ -986,37 +1135,261 @@ open_targets(const struct config *cfg, struct tb_imap *im, struct targets *t,
 	return 0;
 }
 
-/* Moves what a chunk filed; then the mailbox's progress is saved. */
+/*
+ * Moves committed UIDs to the three mailboxes, one UID MOVE (or a few,
+ * for long sets) per mailbox, and empties u.
+ */
 static int
-move_chunk(struct inbox *ib, struct tb_imap *im, struct pass *p,
-    const struct targets *t, struct error *err)
+uidsets_move(struct uidsets *u, struct tb_imap *im, const struct targets *t,
+    struct error *err)
 {
 	for (int i = 0; i < 3; i++) {
-		if (p->n[i] == 0)
+		if (u->n[i] == 0)
 			continue;
 		util_failpoint("inbox-before-move");
-		if (tb_imap_move(im, p->uids[i], p->n[i], t->name[i], err) == -1)
+		if (tb_imap_move(im, u->uids[i], u->n[i], t->name[i], err) == -1)
 			return -1;
-		p->n[i] = 0;
+		u->n[i] = 0;
 	}
-	(void)ib;
 	return 0;
 }
 
-/* One pass: everything in the mailbox now, in chunks. */
-static int
-one_pass(struct inbox *ib, struct tb_imap *im, const struct targets *t,
-    struct error *err)
+/*
+ * The mover: a thread with its own connection that files what each
+ * chunk committed while the next chunk is fetched and handled, since a
+ * MOVE costs the server about as much as fetching the messages did. It
+ * waits for MOVE_BATCH UIDs (or the end of the pass) and takes all that
+ * is queued at once, so its MOVEs are few and large. Only committed UIDs
+ * ever reach it.
+ */
+struct mover {
+	pthread_t		 th;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct tb_imap		*im;
+	const struct targets	*t;
+	struct uidsets		 todo;		/* under mu */
+	int			 busy, quit, failed, flush;
+	struct error		 err;		/* when failed */
+};
+
+static void *
+mover_main(void *arg)
 {
+	struct mover *m = arg;
+	struct uidsets work = { { NULL }, { 0 }, { 0 } };
+	struct error err = { 0 };
+
+	pthread_mutex_lock(&m->mu);
+	for (;;) {
+		while (!m->quit && !m->failed && !(m->flush &&
+		    uidsets_count(&m->todo) > 0) && uidsets_count(&m->todo) <
+		    MOVE_BATCH)
+			pthread_cond_wait(&m->cv, &m->mu);
+		if (m->failed || uidsets_count(&m->todo) == 0)
+			break;
+		uidsets_append(&work, &m->todo);
+		m->busy = 1;
+		pthread_mutex_unlock(&m->mu);
+		int rc = uidsets_move(&work, m->im, m->t, &err);
+		pthread_mutex_lock(&m->mu);
+		m->busy = 0;
+		if (rc == -1) {
+			m->failed = 1;
+			m->err = err;
+		}
+		pthread_cond_broadcast(&m->cv);
+	}
+	pthread_mutex_unlock(&m->mu);
+	uidsets_free(&work);
+	return NULL;
+}
+
+/*
+ * Opens the mover's connection and selects the source. NULL when it
+ * cannot (a server limiting connections per user, say): the caller then
+ * moves on its own connection.
+ */
+static struct mover *
+mover_start(const struct tb_imap_config *ic, const struct targets *t)
+{
+	struct mover *m = xcalloc(1, sizeof *m);
+	struct tb_imap_status st;
+	struct error err = { 0 };
+
+	if (tb_imap_open(ic, &m->im, &err) == -1)
+		goto fail;
+	if (tb_imap_select(m->im, t->source, &st, &err) == -1)
+		goto fail;
+	m->t = t;
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_cond_init(&m->cv, NULL);
+	if (pthread_create(&m->th, NULL, mover_main, m) != 0) {
+		pthread_cond_destroy(&m->cv);
+		pthread_mutex_destroy(&m->mu);
+		goto fail;
+	}
+	return m;
+fail:
+	tb_imap_close(m->im);
+	free(m);
+	return NULL;
+}
+
+/* The mover's failure, or 0. Called with mu held. */
+static int
+mover_failed(struct mover *m, struct error *err)
+{
+	if (!m->failed)
+		return 0;
+	*err = m->err;
+	return -1;
+}
+
+/* Queues committed UIDs (u is emptied); waits while MOVE_MAX wait. */
+static int
+mover_give(struct mover *m, struct uidsets *u, struct error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&m->mu);
+	while (!m->failed && uidsets_count(&m->todo) >= MOVE_MAX)
+		pthread_cond_wait(&m->cv, &m->mu);
+	if ((rc = mover_failed(m, err)) == 0) {
+		uidsets_append(&m->todo, u);
+		pthread_cond_broadcast(&m->cv);
+	}
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+/* Waits until everything given has been moved. */
+static int
+mover_drain(struct mover *m, struct error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&m->mu);
+	m->flush = 1;
+	pthread_cond_broadcast(&m->cv);
+	while (!m->failed && (m->busy || uidsets_count(&m->todo) > 0))
+		pthread_cond_wait(&m->cv, &m->mu);
+	rc = mover_failed(m, err);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+/* Ends the thread (after what is queued) and closes its connection. */
+static void
+mover_stop(struct mover *m)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->mu);
+	m->quit = 1;
+	pthread_cond_broadcast(&m->cv);
+	pthread_mutex_unlock(&m->mu);
+	pthread_join(m->th, NULL);
+	pthread_cond_destroy(&m->cv);
+	pthread_mutex_destroy(&m->mu);
+	uidsets_free(&m->todo);
+	tb_imap_close(m->im);
+	free(m);
+}
+
+/*
+ * One chunk of v, in one transaction: messages recorded before (by UID:
+ * a crash or a dropped connection after a commit and before the move)
+ * are only filed, without reading them again; oversized ones are filed
+ * unread; the rest are fetched and handled. Nothing of it is moved
+ * before the commit.
+ */
+static int
+one_chunk(struct inbox *ib, struct tb_imap *im, struct pass *p,
+    const struct tb_imap_entry *v, size_t n, struct error *err)
+{
+	uint32_t batch[FETCH_CHUNK];
+	size_t nb = 0;
+
+	if (store_begin(ib->store, err) == -1)
+		return -1;
+	chunk_begin(ib);
+	themes_clear(ib);
+	for (size_t j = 0; j < n && j < FETCH_CHUNK; j++) {
+		const char *filed;
+		int rc;
+
+		if ((rc = seen_before(ib, p->uidvalidity, v[j].uid, NULL,
+		    &filed, err)) == -1)
+			goto fail;
+		if (rc == 0 && v[j].size > (uint64_t)ib->cfg->inbox_max_size) {
+			if (inbox_oversize(ib, p->uidvalidity, v[j].uid,
+			    (size_t)v[j].size, &filed, err) == -1)
+				goto fail;
+			rc = 1;
+		}
+		if (rc == 1)
+			uidsets_add(&p->chunk, target_index(filed), v[j].uid);
+		else
+			batch[nb++] = v[j].uid;
+	}
+	if (nb > 0 && tb_imap_fetch(im, batch, nb, fetched, p, err) == -1)
+		goto fail;
+	util_failpoint("inbox-chunk-commit");
+	if (store_commit(ib->store, err) == -1)
+		goto fail;
+	chunk_end(ib, 1);
+	send_due(ib);
+	return 0;
+fail:
+	/* What this chunk recorded goes with it: its messages are still in
+	 * the mailbox and will be handled again. */
+	store_rollback(ib->store);
+	ib->ndue = 0;
+	chunk_end(ib, 0);
+	for (int t = 0; t < 3; t++)
+		p->chunk.n[t] = 0;
+	return -1;
+}
+
+/*
+ * What a chunk committed goes to the mover, or (without one) waits for
+ * the end of the pass, or MOVE_MAX UIDs, to be moved here.
+ */
+static int
+file_chunk(struct tb_imap *im, struct mover *mv, struct pass *p,
+    const struct targets *t, int now, struct error *err)
+{
+	if (mv != NULL)
+		return mover_give(mv, &p->chunk, err);
+	uidsets_append(&p->pending, &p->chunk);
+	if (!now && uidsets_count(&p->pending) < MOVE_MAX)
+		return 0;
+	return uidsets_move(&p->pending, im, t, err);
+}
+
+/*
+ * One pass: everything in the mailbox now, in chunks; with more than one
+ * chunk, a mover files each chunk while the next is handled (a second
+ * connection per pass, not per session: an idle one would be logged out
+ * by the server while watching).
+ */
+static int
+one_pass(struct inbox *ib, struct tb_imap *im, const struct tb_imap_config *ic,
+    const struct targets *t, struct error *err)
+{
+	struct mover *mv = NULL;
 	const struct config *cfg = ib->cfg;
 	struct tb_imap_status st;
 	struct tb_imap_entry *v = NULL;
-	struct pass p = { ib, 0, { NULL }, { 0 } };
+	struct pass p;
 	int64_t stored_validity = 0, last_uid = 0;
-	size_t n = 0;
+	size_t n = 0, i = 0;
 	uint32_t from;
 	int rc = -1;
 
+	memset(&p, 0, sizeof p);
+	p.ib = ib;
 	if (tb_imap_select(im, t->source, &st, err) == -1)
 		return -1;
 	if (store_mailbox_get(ib->store, cfg->imap_mailbox, &stored_validity,
@@ -1029,56 +1402,32 @@ one_pass(struct inbox *ib, struct tb_imap *im, const struct targets *t,
 	if (tb_imap_list(im, from, &v, &n, err) == -1)
 		return -1;
 	p.uidvalidity = st.uidvalidity;
-	for (size_t i = 0; i < n; ) {
-		uint32_t batch[FETCH_CHUNK];
-		size_t nb = 0, j;
+	if (n > FETCH_CHUNK)
+		mv = mover_start(ic, t);
+	while (i < n && !stopped(ib->opts)) {
+		size_t c = n - i < FETCH_CHUNK ? n - i : FETCH_CHUNK;
 
-		/* One transaction per chunk (each message a savepoint in
-		 * it), committed before the chunk's messages are moved. */
-		if (store_begin(ib->store, err) == -1)
+		if (one_chunk(ib, im, &p, v + i, c, err) == -1 ||
+		    file_chunk(im, mv, &p, t, 0, err) == -1)
 			goto out;
-		for (j = i; j < n && nb < FETCH_CHUNK; j++) {
-			const char *filed;
-
-			if (v[j].size > (uint64_t)cfg->inbox_max_size) {
-				if (inbox_oversize(ib, st.uidvalidity, v[j].uid,
-				    (size_t)v[j].size, &filed, err) == -1)
-					goto out_tx;
-				pass_add(&p, filed, v[j].uid);
-				continue;
-			}
-			batch[nb++] = v[j].uid;
-		}
-		if (nb > 0 && tb_imap_fetch(im, batch, nb, fetched, &p,
-		    err) == -1)
-			goto out_tx;
-		if (store_commit(ib->store, err) == -1)
-			goto out_tx;
-		send_due(ib);
-		if (move_chunk(ib, im, &p, t, err) == -1)
-			goto out;
-		if (store_mailbox_set(ib->store, cfg->imap_mailbox,
-		    st.uidvalidity, v[j - 1].uid, err) == -1)
-			goto out;
-		i = j;
-		if (ib->opts != NULL && ib->opts->stop != NULL &&
-		    *ib->opts->stop)
-			break;
+		i += c;
 	}
+	/* Everything handled is filed before the progress is saved. */
+	if (file_chunk(im, mv, &p, t, 1, err) == -1 ||
+	    (mv != NULL && mover_drain(mv, err) == -1))
+		goto out;
+	if (i > 0 && store_mailbox_set(ib->store, cfg->imap_mailbox,
+	    st.uidvalidity, v[i - 1].uid, err) == -1)
+		goto out;
 	if (n == 0 && stored_validity != (int64_t)st.uidvalidity &&
 	    store_mailbox_set(ib->store, cfg->imap_mailbox, st.uidvalidity,
 	    0, err) == -1)
 		goto out;
 	rc = 0;
-	goto out;
-out_tx:
-	/* What this chunk recorded goes with it: its messages are still in
-	 * the mailbox and will be handled again. */
-	store_rollback(ib->store);
-	ib->ndue = 0;
 out:
-	for (int k = 0; k < 3; k++)
-		free(p.uids[k]);
+	mover_stop(mv);
+	uidsets_free(&p.chunk);
+	uidsets_free(&p.pending);
 	free(v);
 	return rc;
 }
@@ -1100,12 +1449,6 @@ imap_config_from(const struct config *cfg, const char *password,
 	ic->timeout = (int)cfg->imap_timeout;
 }
 
-static int
-stopped(const struct inbox_opts *o)
-{
-	return o->stop != NULL && *o->stop;
-}
-
 /* Sleeps up to secs, waking early when a stop is asked. */
 static void
 nap(const struct inbox_opts *o, int secs)
@@ -1119,8 +1462,8 @@ nap(const struct inbox_opts *o, int secs)
 
 /* Connected: passes, and IDLE between them when watching. */
 static int
-session(struct inbox *ib, struct tb_imap *im, const struct inbox_opts *o,
-    struct error *err)
+session(struct inbox *ib, struct tb_imap *im, const struct tb_imap_config *ic,
+    const struct inbox_opts *o, struct error *err)
 {
 	struct targets t = { NULL, { NULL } };
 	int rc = -1, maybe_new;
@@ -1128,7 +1471,7 @@ session(struct inbox *ib, struct tb_imap *im, const struct inbox_opts *o,
 	if (open_targets(ib->cfg, im, &t, err) == -1)
 		goto out;
 	for (;;) {
-		if (one_pass(ib, im, &t, err) == -1)
+		if (one_pass(ib, im, ic, &t, err) == -1)
 			goto out;
 		if (o->after_pass != NULL)
 			o->after_pass(o->arg, ib->stats);
@@ -1184,7 +1527,7 @@ inbox_run(const struct config *cfg, struct store *store,
 	for (;;) {
 		if (tb_imap_open(&ic, &im, err) == 0) {
 			attempt = 0;
-			rc = session(ib, im, opts, err);
+			rc = session(ib, im, &ic, opts, err);
 			tb_imap_close(im);
 			im = NULL;
 			if (rc == 0)

@@ -3085,15 +3085,15 @@ store_subscriber_bounced(struct store *st, int64_t subscriber_id,
 	/* Collected first: the updates below change what the query sees.
 	 * Rounds of 64 keep it bounded for a subscriber of many themes. */
 	while (more) {
-		rc = sqlite3_prepare_v2(st->db, sql[Q_BOUNCED], -1, &s, NULL);
-		if (rc != SQLITE_OK)
-			return fail(st, err, rc, "read subscriptions");
+		/* Prepared once: the inbox calls this for every bounce. */
+		if ((s = stmt(st, Q_BOUNCED, err)) == NULL)
+			return -1;
 		sqlite3_bind_int64(s, 1, subscriber_id);
 		n = 0;
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < 64)
 			themes[n++] = sqlite3_column_int64(s, 0);
 		more = rc == SQLITE_ROW;
-		sqlite3_finalize(s);
+		sqlite3_reset(s);
 		if (!more && rc != SQLITE_DONE)
 			return fail(st, err, rc, "read subscriptions");
 		for (int i = 0; i < n; i++) {
@@ -3163,16 +3163,20 @@ store_subscriber_get(struct store *st, int64_t id, char **email_r,
 	return fail(st, err, rc, "read subscriber");
 }
 
-int
-store_theme_by_id(struct store *st, int64_t id, struct store_theme **theme_r,
-    struct error *err)
+/* One theme row by id or (slug not NULL) by slug, without counts. */
+static int
+theme_row(struct store *st, enum q q, int64_t id, const char *slug,
+    struct store_theme **theme_r, struct error *err)
 {
-	sqlite3_stmt *s = stmt(st, Q_THEME_BY_ID, err);
+	sqlite3_stmt *s = stmt(st, q, err);
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
+	if (slug != NULL)
+		bind_text(s, 1, slug);
+	else
+		sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*theme_r = xcalloc(1, sizeof **theme_r);
@@ -3184,6 +3188,20 @@ store_theme_by_id(struct store *st, int64_t id, struct store_theme **theme_r,
 	if (rc == SQLITE_DONE)
 		return 0;
 	return fail(st, err, rc, "read theme");
+}
+
+int
+store_theme_by_id(struct store *st, int64_t id, struct store_theme **theme_r,
+    struct error *err)
+{
+	return theme_row(st, Q_THEME_BY_ID, id, NULL, theme_r, err);
+}
+
+int
+store_theme_by_slug(struct store *st, const char *slug,
+    struct store_theme **theme_r, struct error *err)
+{
+	return theme_row(st, Q_THEME_GET, 0, slug, theme_r, err);
 }
 
 int

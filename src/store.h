@@ -126,6 +126,9 @@ int	store_theme_digested(struct store *, int64_t theme_id, int64_t slot,
 /* Like store_theme_get by id, without the counts (which cost a scan). */
 int	store_theme_by_id(struct store *, int64_t id, struct store_theme **,
 	    struct error *);
+/* Like store_theme_get, without the counts: for lookups per message. */
+int	store_theme_by_slug(struct store *, const char *slug,
+	    struct store_theme **, struct error *);
 /*
  * Calls cb for every theme in slug order, counts filled in. The theme is
  * borrowed for the call. A non-zero return from cb stops the walk and is
@@ -568,7 +571,8 @@ struct store_inbound {
  * or by key under any UID. 1 with the first record's id and filed (a
  * copy the caller frees) and, when the UID is new, a record of this UID
  * pointing at the first (so it is found by UID next time); 0 when never
- * seen. Acts on nobody.
+ * seen. key NULL: by the UID alone (before the message is read). Acts on
+ * nobody.
  */
 int	store_inbound_seen(struct store *, int64_t uidvalidity, int64_t uid,
 	    const char *key, int64_t *id_r, char **filed_r, struct error *);

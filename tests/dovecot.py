@@ -10,6 +10,7 @@ so parallel runs do not collide.
 
   start DIR [--separator / | .] [--no-move] [--no-uidplus] [--no-idle]
             [--cert-name NAME] [--parent PID] [--max-seconds N]
+            [--mail-fsync optimized | always | never]
       Writes the configuration (first time only: the CA, keys, password
       and mail survive a stop and a start), starts `dovecot -F`, waits
       (bounded) until the plain port greets, and prints shell-readable
@@ -19,7 +20,9 @@ so parallel runs do not collide.
       commands may still work; clients must not use them). --cert-name
       makes the server certificate name only NAME (default: localhost
       and 127.0.0.1). A watchdog stops the server when PID (default: the
-      caller) exits or after N seconds (default 900).
+      caller) exits or after N seconds (default 900). --mail-fsync sets
+      Dovecot's mail_fsync (default optimized), for benchmarks that want
+      to see what the server's fsync calls cost.
   stop DIR
       Stops the server and waits (bounded) until the master and its
       processes are gone and the ports are free: restarting earlier fails.
@@ -179,6 +182,7 @@ def write_config(d, args, ids, ports):
         "auth_failure_delay = 0",
         "mail_location = maildir:%s/mail/%%u/Maildir" % d,
         "shutdown_clients = yes",
+        "mail_fsync = %s" % args.mail_fsync,
         "imap_idle_notify_interval = 2 mins",
         "passdb {",
         "  driver = passwd-file",
@@ -531,6 +535,8 @@ def main():
     p.add_argument("--cert-name", default="localhost")
     p.add_argument("--parent", type=int, default=0)
     p.add_argument("--max-seconds", type=float, default=900)
+    p.add_argument("--mail-fsync", choices=["optimized", "always", "never"],
+                   default="optimized")
     p = sub.add_parser("stop")
     p.add_argument("dir")
     p = sub.add_parser("deliver")

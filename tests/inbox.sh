@@ -250,6 +250,42 @@ check "... no second unsubscribe event" \
     -eq "$n_events"
 
 # ---------------------------------------------------------------------
+# A crash in the middle of a pass of 2,500 messages (three chunks of at
+# most 1,000 in one transaction each, moved after their commit): killed
+# as the second chunk commits. The first chunk stays recorded and is
+# only filed next time, found by its UIDs without being read again; the
+# second is handled again, once; nothing is recorded twice.
+# ---------------------------------------------------------------------
+mkdir -p "$M/c"
+mk reply-human "$(B kim)" "$M/c/m" --count 2500
+deliver "$M"/c/m.*
+first_only="SELECT count(*) FROM inbound WHERE action NOT LIKE 'seen before%'"
+base=$("$TB_SQLITE3" "$DB" "$first_only")
+TEMABREV_CRASH=inbox-chunk-commit:2 tbt inbox process --no-send \
+    >"$TMP/crash.txt" 2>&1
+check "killed as the second chunk commits" \
+    test "$("$TB_SQLITE3" "$DB" "$first_only")" -eq $((base + 1000))
+check "... nothing moved yet" test "$(dc_count INBOX)" -eq 2500
+logn=$(wc -l < "$TMP/dc/dovecot.log")
+# The bodies Dovecot sent in the sessions since (its logout lines).
+bodies() {
+	tail -n +$((logn + 1)) "$TMP/dc/dovecot.log" |
+	    sed -n 's/.*Logged out.* body_count=\([0-9]*\).*/\1/p' |
+	    awk '{ s += $1 } END { print s + 0 }'
+}
+check "the run after the crash" inbox --no-send
+j=0
+while [ "$(bodies)" -eq 0 ] && [ $j -lt 50 ]; do sleep 0.1; j=$((j + 1)); done
+check "... files the first chunk without reading it again" \
+    test "$(grep -c ' again: handled before' "$TMP/out.txt")" -eq 1000
+check "... (Dovecot sent 1,500 bodies, not 2,500)" test "$(bodies)" -eq 1500
+check "... handles the other 1,500" \
+    test "$("$TB_SQLITE3" "$DB" "$first_only")" -eq $((base + 2500))
+check "... INBOX empty" test "$(dc_count INBOX)" -eq 0
+check "... no message key recorded twice as handled" \
+    test "$("$TB_SQLITE3" "$DB" "SELECT count(*) FROM (SELECT msg_key FROM inbound WHERE action NOT LIKE 'seen before%' GROUP BY msg_key HAVING count(*) > 1)")" -eq 0
+
+# ---------------------------------------------------------------------
 # A dropped connection mid-FETCH: the server stops while 5000 messages are
 # read; what was committed stays, and a clean second run does the rest,
 # each message once.
@@ -257,7 +293,6 @@ check "... no second unsubscribe event" \
 mkdir -p "$M/h"
 mk reply-human "$(B kim)" "$M/h/m" --count 5000
 deliver "$M"/h/m.*
-first_only="SELECT count(*) FROM inbound WHERE action NOT LIKE 'seen before%'"
 base=$("$TB_SQLITE3" "$DB" "$first_only")
 # The server stops once the first chunk (1000) is recorded (polled, at
 # most 20 s), while the next is read.
@@ -279,6 +314,9 @@ check "the dropped connection ends the run (75 or 69), no hang" \
 check "... named in one line" grep -q "temabrev:.*127.0.0.1" "$TMP/err.txt"
 check "... having handled some, not all" \
     test "$("$TB_SQLITE3" "$DB" "$first_only")" -lt $((base + 5000))
+check "... printed a line for each message recorded, none for the chunk rolled back" \
+    test "$(grep -c ' -> ' "$TMP/out.txt")" -eq \
+    $(($("$TB_SQLITE3" "$DB" "$first_only") - base))
 check "dovecot restarted" dc_start
 mkconf
 check "the second run" inbox --no-send

@@ -905,6 +905,33 @@ START_TEST(test_move_with_move)
 }
 END_TEST
 
+/* A set longer than one command line (SET_OCTETS): every other UID of
+ * 4,500, so no ranges; split into several MOVEs, none lost. */
+START_TEST(test_move_long_set)
+{
+	enum { N = 4500 };
+	static uint32_t odd[N / 2];
+	struct tb_imap_status st;
+	struct error err = { 0 };
+	struct tb_imap *im;
+	char *dest = NULL;
+
+	ck_assert(main_srv.up);
+	deliver_n(&main_srv, "t-long", N, 100);
+	im = open_select(&main_srv, TB_IMAP_NONE, "t-long", &st);
+	ck_assert_int_eq(st.exists, N);
+	for (uint32_t i = 0; i < N / 2; i++)
+		odd[i] = 2 * i + 1;
+	ck_assert_int_eq(tb_imap_mailbox(im, "t-long-odd", 1, &dest, &err), 0);
+	ck_assert_msg(tb_imap_move(im, odd, N / 2, dest, &err) == 0, "%s",
+	    err.msg);
+	ck_assert_int_eq(count(&main_srv, "t-long", 0), N - N / 2);
+	ck_assert_int_eq(count(&main_srv, "t-long-odd", 0), N / 2);
+	free(dest);
+	tb_imap_close(im);
+}
+END_TEST
+
 START_TEST(test_move_fallback_uidplus)
 {
 	struct tb_imap *im = open_select(&dot_srv, TB_IMAP_NONE, NULL, NULL);
@@ -1235,6 +1262,7 @@ main(void)
 	tcase_add_test(tc, test_fetch_many);
 	tcase_add_test(tc, test_fetch_memory_flat);
 	tcase_add_test(tc, test_move_with_move);
+	tcase_add_test(tc, test_move_long_set);
 	tcase_add_test(tc, test_move_fallback_uidplus);
 	tcase_add_test(tc, test_move_fallback_expunge);
 	tcase_add_test(tc, test_mailbox_slash);
