@@ -68,6 +68,8 @@ tls = none
 rate = 0
 [send]
 retry = 1
+[http]
+listen = 127.0.0.1:0
 CONF
 export TEMABREV_CONFIG="$TMP/t.conf"
 DB="$TMP/t.db"
