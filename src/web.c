@@ -985,9 +985,10 @@ resolve_theme(struct call *k, const char *slug)
 	struct slug_find f = { slug, 0 };
 	int r;
 
-	if (*slug == '\0' || strlen(slug) > 64 ||
-	    store_theme_each(k->x->st, slug_match, &f, &k->err) == -1)
-		return *slug == '\0' || strlen(slug) > 64 ? 0 : -1;
+	if (*slug == '\0' || strlen(slug) > 64)
+		return 0;
+	if (store_theme_each(k->x->st, slug_match, &f, &k->err) == -1)
+		return -1;
 	if (f.id == 0)
 		return 0;
 	if ((r = store_theme_by_id(k->x->st, f.id, &k->theme, &k->err)) != 1)
