@@ -123,6 +123,10 @@ static const struct key keys[] = {
 	NUM("http", "max_connections", KEY_INT, http_max_connections, "256",
 	    1, 65536),
 	NUM("http", "threads", KEY_INT, http_threads, "2", 1, 64),
+	NUM("http", "subscribe_per_client_hour", KEY_INT,
+	    http_subscribe_per_client_hour, "10", 1, 1000000),
+	NUM("http", "subscribe_per_address_day", KEY_INT,
+	    http_subscribe_per_address_day, "3", 1, 1000),
 };
 
 /* Parses a number with an optional unit suffix; -1 when malformed. */
@@ -409,6 +413,34 @@ conf_free(struct config *cfg)
 		free(d);
 	}
 	free(cfg);
+}
+
+struct config *
+conf_dup(const struct config *cfg)
+{
+	struct config *c = xmalloc(sizeof *c);
+	struct conf_dkim **tail = &c->dkim_domains;
+
+	*c = *cfg;
+	c->path = cfg->path ? xstrdup(cfg->path) : NULL;
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (keys[i].type == KEY_PATH || keys[i].type == KEY_STRING) {
+			char **f = (char **)(void *)((char *)c +
+			    keys[i].offset);
+
+			*f = *f ? xstrdup(*f) : NULL;
+		}
+	*tail = NULL;
+	for (const struct conf_dkim *d = cfg->dkim_domains; d; d = d->next) {
+		struct conf_dkim *n = xcalloc(1, sizeof *n);
+
+		n->domain = d->domain ? xstrdup(d->domain) : NULL;
+		n->selector = d->selector ? xstrdup(d->selector) : NULL;
+		n->key_file = d->key_file ? xstrdup(d->key_file) : NULL;
+		*tail = n;
+		tail = &n->next;
+	}
+	return c;
 }
 
 char *

@@ -94,6 +94,8 @@ struct config {
 	long long http_timeout;		/* seconds a connection may idle */
 	long long http_max_connections;
 	long long http_threads;
+	long long http_subscribe_per_client_hour; /* POST /s per client */
+	long long http_subscribe_per_address_day; /* POST /s per address */
 };
 
 /*
@@ -111,6 +113,12 @@ char	*conf_locate(const char *opt);
  */
 int	 conf_load(const char *path, struct config **cfg_r, struct error *);
 void	 conf_free(struct config *);
+/*
+ * A deep copy of cfg, for a holder that must outlive the original (the
+ * web side's pages keep theirs while a request runs). Caller frees with
+ * conf_free.
+ */
+struct config *conf_dup(const struct config *);
 
 /*
  * The database path: opt (--db) if not NULL, else $TEMABREV_DB, else

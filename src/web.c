@@ -38,6 +38,7 @@
 #include "compose.h"
 #include "conf.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "secret.h"
 #include "store.h"
 #include "subs.h"
@@ -50,14 +51,19 @@
 #define FORM_BYTES	16		/* of the HMAC, as 32 hex digits */
 #define MAX_FIELDS	64		/* form fields kept of one body */
 #define SOURCE		"web"
+#define SUBSCRIBE_FORM_LIFE 7200	/* seconds a subscribe form is good */
+#define LIMIT_KEYS	4096		/* keys each rate limit remembers */
 
 enum page {
 	P_UNSUBSCRIBE, P_UNSUBSCRIBED, P_RESUBSCRIBED, P_PREFERENCES, P_SAVED,
-	P_NOTFOUND, P_ERROR, NPAGES
+	P_NOTFOUND, P_ERROR, P_CONFIRM, P_CONFIRMED, P_EXPIRED, P_SUBSCRIBE,
+	P_CHECK_MAIL, P_LIMIT, NPAGES
 };
 static const char *const page_names[NPAGES] = {
 	"page-unsubscribe", "page-unsubscribed", "page-resubscribed",
-	"page-preferences", "page-saved", "page-notfound", "page-error"
+	"page-preferences", "page-saved", "page-notfound", "page-error",
+	"page-confirm", "page-confirmed", "page-expired", "page-subscribe",
+	"page-check-mail", "page-limit"
 };
 /* The languages a theme may have (theme_check_lang); the first is the
  * fallback of pages that belong to no theme. */
@@ -68,6 +74,7 @@ static const char *const langs[] = { "en", "sv" };
  * that started under it, freed by the last. */
 struct site {
 	struct template	*t[NPAGES][NLANGS];
+	struct config	*cfg;		/* a copy: subs mails with it */
 	int		 trust_proxy;
 	int		 refs;			/* under web->mu */
 };
@@ -95,6 +102,9 @@ struct web {
 	struct wctx		*idle;		/* under mu */
 	atomic_int		 starting;
 	char			 start_err[256];
+	/* The subscribe form's limits; they outlive reloads. */
+	struct ratelimit	*per_client;	/* an hour per client */
+	struct ratelimit	*per_address;	/* a day per address */
 };
 
 struct field {
@@ -110,6 +120,10 @@ struct req {
 	struct MHD_PostProcessor *pp;
 	struct field		 f[MAX_FIELDS];
 	size_t			 nf;
+	/* A subscribe request's confirmation, mailed once the answer is
+	 * out (on_completed), so the answer's timing tells nothing. */
+	struct subs_request_result *mail;
+	struct site		*mail_site;
 };
 
 /* A request on a token route, resolved. */
@@ -123,6 +137,9 @@ struct call {
 	char			 form[2 * FORM_BYTES + 1];
 	char			 client[INET6_ADDRSTRLEN + 8];
 	struct token_ids	 ids;
+	struct token_confirm	 conf;		/* of a /c token */
+	int64_t			 now;
+	int64_t			 retry_after;	/* 429: seconds, else 0 */
 	char			*email;
 	struct store_theme	*theme;
 	int			 status;	/* of the subscription */
@@ -139,11 +156,17 @@ typedef int	resolve_fn(struct call *, const char *rest);
 typedef int	handler_fn(struct call *);
 
 static int	resolve_subscription(struct call *, const char *);
+static int	resolve_confirm(struct call *, const char *);
+static int	resolve_theme(struct call *, const char *);
 
 static int	unsub_get(struct call *);
 static int	unsub_post(struct call *);
 static int	prefs_get(struct call *);
 static int	prefs_post(struct call *);
+static int	confirm_get(struct call *);
+static int	confirm_post(struct call *);
+static int	subscribe_get(struct call *);
+static int	subscribe_post(struct call *);
 
 /*
  * The routes: a prefix followed by one path segment, what resolves the
@@ -158,6 +181,8 @@ static const struct route {
 } routes[] = {
 	{ "/u/", resolve_subscription, unsub_get, unsub_post },
 	{ "/p/", resolve_subscription, prefs_get, prefs_post },
+	{ "/c/", resolve_confirm, confirm_get, confirm_post },
+	{ "/s/", resolve_theme, subscribe_get, subscribe_post },
 };
 
 /* ---- pages ---- */
@@ -170,6 +195,7 @@ site_free(struct site *s)
 	for (size_t p = 0; p < NPAGES; p++)
 		for (size_t l = 0; l < NLANGS; l++)
 			template_free(s->t[p][l]);
+	conf_free(s->cfg);
 	free(s);
 }
 
@@ -185,6 +211,7 @@ site_load(const struct config *cfg, struct site **site_r, struct error *err)
 				site_free(s);
 				return -1;
 			}
+	s->cfg = conf_dup(cfg);
 	s->trust_proxy = cfg->http_trust_proxy != 0;
 	s->refs = 1;
 	*site_r = s;
@@ -330,9 +357,15 @@ style_hash(const char *html, size_t len, char *out, size_t outlen)
 	snprintf(out, outlen, " 'sha256-%s'", b64);
 }
 
+/* An extra response header (Allow, Retry-After), or { NULL }. */
+struct hdr {
+	const char	*name;
+	char		 value[32];
+};
+
 static enum MHD_Result
 respond(struct MHD_Connection *c, unsigned code, const char *body,
-    size_t len, const char *allow)
+    size_t len, const struct hdr *extra)
 {
 	struct MHD_Response *resp;
 	char style[128], csp[256];
@@ -353,8 +386,8 @@ respond(struct MHD_Connection *c, unsigned code, const char *body,
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 	    "no-store");
-	if (allow != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	if (extra != NULL && extra->name != NULL)
+		MHD_add_response_header(resp, extra->name, extra->value);
 	ret = MHD_queue_response(c, code, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -368,7 +401,7 @@ respond(struct MHD_Connection *c, unsigned code, const char *body,
 static enum MHD_Result
 send_page(struct MHD_Connection *c, const struct site *s, struct buf *out,
     enum page page, size_t lang, json_t *data, unsigned code,
-    const char *allow)
+    const struct hdr *extra)
 {
 	json_t *stack[1] = { data };
 	struct error err = { 0 };
@@ -382,13 +415,13 @@ send_page(struct MHD_Connection *c, const struct site *s, struct buf *out,
 		return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, fail,
 		    sizeof fail - 1, NULL);
 	}
-	return respond(c, code, out->data ? out->data : "", out->len, allow);
+	return respond(c, code, out->data ? out->data : "", out->len, extra);
 }
 
 /* A page that belongs to no subscriber: 404, 405, 413, 500. */
 static enum MHD_Result
 send_plain(struct web *w, struct MHD_Connection *c, enum page page,
-    const char *flag, unsigned code, const char *allow)
+    const char *flag, unsigned code, const struct hdr *extra)
 {
 	struct site *s = site_take(w);
 	struct buf out = { 0 };
@@ -398,7 +431,7 @@ send_plain(struct web *w, struct MHD_Connection *c, enum page page,
 	if (flag != NULL)
 		json_object_set_new(data, flag, json_true());
 	ret = send_page(c, s, &out, page, lang_accepted(c), data, code,
-	    allow);
+	    extra);
 	json_decref(data);
 	buf_free(&out);
 	site_drop(w, s);
@@ -524,6 +557,7 @@ req_free(struct req *r)
 		free(r->f[i].key);
 		buf_free(&r->f[i].val);
 	}
+	free(r->mail);
 	free(r);
 }
 
@@ -545,11 +579,69 @@ call_data(struct call *k)
 {
 	json_object_set_new(k->data, "token", json_string(k->token));
 	json_object_set_new(k->data, "form", json_string(k->form));
-	json_object_set_new(k->data, "email", json_string(k->email));
+	json_object_set_new(k->data, "email", json_string(k->email ?
+	    k->email : ""));
 	json_object_set_new(k->data, "theme_name",
 	    json_string(k->theme->name));
 	json_object_set_new(k->data, "theme_slug",
 	    json_string(k->theme->slug));
+}
+
+/* The form field of message msg: its HMAC, in hex, into out. */
+static void
+form_mac(struct call *k, const char *msg, char *out)
+{
+	unsigned char mac[SECRET_MAC_LEN];
+
+	secret_mac(k->x->form, msg, strlen(msg), mac);
+	for (size_t i = 0; i < FORM_BYTES; i++)
+		snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
+/* The path's token, in lower case, into k->token; 0 when it cannot be
+ * one. */
+static int
+take_token(struct call *k, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n == 0 || n >= sizeof k->token)
+		return 0;
+	for (size_t i = 0; i <= n; i++)
+		k->token[i] = (char)tolower((unsigned char)text[i]);
+	return 1;
+}
+
+/*
+ * The subscriber, theme and subscription k->ids name, and the page's
+ * form field for k->token: 1, or 0 when one is gone (the 404), -1 on a
+ * database error. Without need_sub only the theme must be there: a
+ * missing subscriber or subscription is status -1 (email "").
+ */
+static int
+resolve_ids(struct call *k, int need_sub)
+{
+	int r;
+
+	if ((r = store_subscriber_get(k->x->st, k->ids.subscriber, &k->email,
+	    NULL, &k->err)) == -1 || (r == 0 && need_sub))
+		return r;
+	if ((r = store_theme_by_id(k->x->st, k->ids.theme, &k->theme,
+	    &k->err)) != 1)
+		return r;
+	k->status = -1;
+	if (k->email != NULL) {
+		r = store_subscription_get(k->x->st, k->ids.subscriber,
+		    k->ids.theme, &k->status, &k->err);
+		if (r == -1 || (r == 0 && need_sub))
+			return r;
+		if (r == 0)
+			k->status = -1;
+	}
+	form_mac(k, k->token, k->form);
+	k->lang = lang_index(k->theme->lang);
+	call_data(k);
+	return 1;
 }
 
 /*
@@ -559,31 +651,30 @@ call_data(struct call *k)
 static int
 resolve_subscription(struct call *k, const char *text)
 {
-	unsigned char mac[SECRET_MAC_LEN];
-	size_t n = strlen(text);
-	int r;
+	if (!take_token(k, text) ||
+	    token_parse(k->x->tok, TOKEN_UNSUBSCRIBE, k->token, &k->ids) == -1)
+		return 0;
+	return resolve_ids(k, 1);
+}
 
-	if (n == 0 || n >= sizeof k->token)
+/*
+ * A confirmation token's request: as resolve_subscription, but a request
+ * whose pending subscription expired and was removed (with its
+ * subscriber, when that was all it had) still resolves while its theme
+ * exists: the MAC proves the link is ours, and its page only says that
+ * it expired. A token from the future is forged (subs_confirm judges it
+ * the same way).
+ */
+static int
+resolve_confirm(struct call *k, const char *text)
+{
+	if (!take_token(k, text) ||
+	    token_confirm_parse(k->x->tok, k->token, &k->conf) == -1 ||
+	    k->conf.issued > k->now + 300)
 		return 0;
-	for (size_t i = 0; i <= n; i++)
-		k->token[i] = (char)tolower((unsigned char)text[i]);
-	if (token_parse(k->x->tok, TOKEN_UNSUBSCRIBE, k->token, &k->ids) == -1)
-		return 0;
-	if ((r = store_subscriber_get(k->x->st, k->ids.subscriber, &k->email,
-	    NULL, &k->err)) != 1)
-		return r;
-	if ((r = store_theme_by_id(k->x->st, k->ids.theme, &k->theme,
-	    &k->err)) != 1)
-		return r;
-	if ((r = store_subscription_get(k->x->st, k->ids.subscriber,
-	    k->ids.theme, &k->status, &k->err)) != 1)
-		return r;
-	secret_mac(k->x->form, k->token, n, mac);
-	for (size_t i = 0; i < FORM_BYTES; i++)
-		snprintf(k->form + 2 * i, 3, "%02x", mac[i]);
-	k->lang = lang_index(k->theme->lang);
-	call_data(k);
-	return 1;
+	k->ids.subscriber = k->conf.subscriber;
+	k->ids.theme = k->conf.theme;
+	return resolve_ids(k, 0);
 }
 
 /* The error page with its reason (a flag the template tests). */
@@ -794,6 +885,265 @@ prefs_post(struct call *k)
 	return list_themes(k);
 }
 
+/* ---- double opt-in: /c/TOKEN ---- */
+
+/* The link's age has run out ([subscribe] pending_days). */
+static int
+confirm_expired(const struct call *k)
+{
+	return k->now - k->conf.issued >
+	    k->site->cfg->subscribe_pending_days * 86400;
+}
+
+/* The page only: a GET never confirms (link scanners open links). */
+static int
+confirm_get(struct call *k)
+{
+	if (k->status == STORE_ACTIVE) {
+		k->page = P_CONFIRMED;
+		json_object_set_new(k->data, "already", json_true());
+	} else if (k->status != STORE_PENDING || confirm_expired(k))
+		k->page = P_EXPIRED;
+	else
+		k->page = P_CONFIRM;
+	return 0;
+}
+
+static int
+confirm_post(struct call *k)
+{
+	struct subs_confirm_result res;
+
+	if (!form_ok(k))
+		return refuse(k, MHD_HTTP_FORBIDDEN, "forbidden");
+	if (subs_confirm(k->x->subs, k->token,
+	    k->site->cfg->subscribe_pending_days, SOURCE, k->now, &res,
+	    &k->err) == -1)
+		return -1;
+	switch (res.outcome) {
+	case SUBS_CONFIRMED:
+		log_info("http: %s: subscriber %lld confirmed %s", k->client,
+		    (long long)res.subscriber_id, k->theme->slug);
+		k->page = P_CONFIRMED;
+		break;
+	case SUBS_CONFIRMED_BEFORE:
+		k->page = P_CONFIRMED;
+		json_object_set_new(k->data, "already", json_true());
+		break;
+	case SUBS_CONFIRM_EXPIRED:
+		k->page = P_EXPIRED;
+		break;
+	default:
+		/* Not reached after resolve_confirm; the 404 all the same. */
+		json_object_clear(k->data);
+		k->page = P_NOTFOUND;
+		k->code = MHD_HTTP_NOT_FOUND;
+		k->lang = lang_accepted(k->c);
+	}
+	return 0;
+}
+
+/* ---- the subscribe form: /s/SLUG ---- */
+
+struct slug_find {
+	const char	*slug;
+	int64_t		 id;
+};
+
+static int
+slug_match(const struct store_theme *t, void *arg)
+{
+	struct slug_find *f = arg;
+
+	if (strcmp(t->slug, f->slug) == 0)
+		f->id = t->id;
+	return 0;
+}
+
+/*
+ * The form field of a subscribe form for slug issued at t: the HMAC of
+ * "s|SLUG|T" under the form key. Token pages MAC their token (base32,
+ * never a '|'), so no page's field is valid on another.
+ */
+static void
+subscribe_mac(struct call *k, int64_t t, char *out)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof msg, "s|%s|%lld", k->theme->slug, (long long)t);
+	form_mac(k, msg, out);
+}
+
+/*
+ * A theme by its slug: 1, 0 (unknown: the 404), -1. The themes are
+ * walked rather than looked up by slug, which would also count the
+ * theme's subscribers: this page is public and must stay cheap.
+ */
+static int
+resolve_theme(struct call *k, const char *slug)
+{
+	struct slug_find f = { slug, 0 };
+	int r;
+
+	if (*slug == '\0' || strlen(slug) > 64)
+		return 0;
+	if (store_theme_each(k->x->st, slug_match, &f, &k->err) == -1)
+		return -1;
+	if (f.id == 0)
+		return 0;
+	if ((r = store_theme_by_id(k->x->st, f.id, &k->theme, &k->err)) != 1)
+		return r;
+	k->lang = lang_index(k->theme->lang);
+	subscribe_mac(k, k->now, k->form);
+	json_object_set_new(k->data, "theme_name",
+	    json_string(k->theme->name));
+	json_object_set_new(k->data, "theme_slug",
+	    json_string(k->theme->slug));
+	json_object_set_new(k->data, "issued", json_integer(k->now));
+	json_object_set_new(k->data, "form", json_string(k->form));
+	return 1;
+}
+
+static int
+subscribe_get(struct call *k)
+{
+	k->page = P_SUBSCRIBE;
+	return 0;
+}
+
+/*
+ * Whether the POST carries a form this site issued for this theme less
+ * than SUBSCRIBE_FORM_LIFE seconds ago (compared in constant time).
+ */
+static int
+subscribe_form_ok(struct call *k)
+{
+	const char *t = field(k->r, "issued"), *v = field(k->r, "form");
+	char want[sizeof k->form];
+	char *end;
+	long long issued;
+
+	if (t == NULL || v == NULL || *t == '\0')
+		return 0;
+	errno = 0;
+	issued = strtoll(t, &end, 10);
+	if (errno != 0 || *end != '\0' || issued > k->now + 60 ||
+	    k->now - issued > SUBSCRIBE_FORM_LIFE)
+		return 0;
+	subscribe_mac(k, issued, want);
+	return strlen(v) == sizeof want - 1 &&
+	    CRYPTO_memcmp(v, want, sizeof want - 1) == 0;
+}
+
+/* Typed text a page may show again (json_string takes UTF-8 only). */
+static int
+utf8_ok(const char *s)
+{
+	return util_valid_utf8(s, strlen(s));
+}
+
+/* Over a limit: the 429 page with Retry-After. */
+static int
+limited(struct call *k, const char *which, int64_t retry)
+{
+	log_info("http: %s: subscribe form for %s: over the %s limit",
+	    k->client, k->theme->slug, which);
+	k->page = P_LIMIT;
+	k->code = MHD_HTTP_TOO_MANY_REQUESTS;
+	k->retry_after = retry;
+	json_object_set_new(k->data, "minutes",
+	    json_integer((retry + 59) / 60));
+	return 0;
+}
+
+/* The form again with what was typed and why it was not taken. */
+static int
+reshow(struct call *k, const char *why, const char *email,
+    const char *name)
+{
+	k->page = P_SUBSCRIBE;
+	k->code = MHD_HTTP_BAD_REQUEST;
+	json_object_set_new(k->data, why, json_true());
+	json_object_set_new(k->data, "email", json_string(email));
+	json_object_set_new(k->data, "name", json_string(name));
+	return 0;
+}
+
+static const char *
+request_outcome_name(int outcome)
+{
+	switch (outcome) {
+	case SUBS_REQ_MAIL_DUE:
+		return "mail due";
+	case SUBS_REQ_THROTTLED:
+		return "no mail (one went out in the last 24 hours)";
+	case SUBS_REQ_ACTIVE:
+		return "already active";
+	case SUBS_REQ_SUPPRESSED:
+		return "suppressed";
+	default:
+		return "done";
+	}
+}
+
+/*
+ * Starts double opt-in. Every request that gets this far answers with the
+ * same check-your-mailbox page and nothing in it that depends on the
+ * address's state; the confirmation mail, when one is due, goes out after
+ * the answer (on_completed), so its SMTP round trip is not in the
+ * response time either.
+ */
+static int
+subscribe_post(struct call *k)
+{
+	struct web *w = k->w;
+	struct subs_request_result res;
+	const char *email = field(k->r, "email"), *name0 = field(k->r, "name");
+	char name[512];
+	struct addr a;
+	struct error ignored;
+	int64_t retry = 0;
+
+	if (!subscribe_form_ok(k)) {
+		json_object_set_new(k->data, "stale", json_true());
+		return refuse(k, MHD_HTTP_FORBIDDEN, "forbidden");
+	}
+	if (!ratelimit_hit(w->per_client, k->client,
+	    k->site->cfg->http_subscribe_per_client_hour, k->now, &retry))
+		return limited(k, "per-client", retry);
+	snprintf(name, sizeof name, "%s", name0 ? name0 : "");
+	util_trim(name);
+	if (email == NULL || utf8_ok(email) == 0 ||
+	    addr_parse(email, &a, &ignored) == -1)
+		return reshow(k, "bad_email", email && utf8_ok(email) ?
+		    email : "", name);
+	if (utf8_ok(name) == 0 || (*name != '\0' &&
+	    addr_check_name(name, &ignored) == -1))
+		return reshow(k, "bad_name", email, "");
+	if (!ratelimit_hit(w->per_address, a.key,
+	    k->site->cfg->http_subscribe_per_address_day, k->now, &retry))
+		return limited(k, "per-address", retry);
+	if (subs_request(k->x->subs, a.email, name, k->theme->slug, SOURCE,
+	    k->now, SUBS_DEFER_MAIL, &res, &k->err) == -1) {
+		if (k->err.code != EX_DATAERR)
+			return -1;
+		return reshow(k, "bad_email", email, name);
+	}
+	log_info("http: %s: subscribe request for %s: subscriber %lld: %s",
+	    k->client, k->theme->slug, (long long)res.subscriber_id,
+	    request_outcome_name(res.outcome));
+	if (res.outcome == SUBS_REQ_MAIL_DUE) {
+		k->r->mail = xmalloc(sizeof res);
+		*k->r->mail = res;
+		k->r->mail_site = site_take(w);
+	}
+	json_object_clear(k->data);
+	json_object_set_new(k->data, "theme_name",
+	    json_string(k->theme->name));
+	k->page = P_CHECK_MAIL;
+	return 0;
+}
+
 static const struct route *
 route_of(const char *url, const char **rest_r)
 {
@@ -825,12 +1175,14 @@ serve(struct web *w, struct MHD_Connection *c, struct req *r,
 	k.r = r;
 	k.code = MHD_HTTP_OK;
 	k.site = site_take(w);
+	k.now = util_now();
 	client_address(c, k.site->trust_proxy, k.client, sizeof k.client);
 	if ((k.x = wctx_take(w)) == NULL) {
 		ret = send_plain(w, c, P_ERROR, "failed",
 		    MHD_HTTP_SERVICE_UNAVAILABLE, NULL);
 		goto done;
 	}
+	subs_set_config(k.x->subs, k.site->cfg);
 	k.data = json_object();
 	if ((found = rt->resolve(&k, rest)) == 0) {
 		ret = send_page(c, k.site, &k.x->out, P_NOTFOUND,
@@ -839,8 +1191,15 @@ serve(struct web *w, struct MHD_Connection *c, struct req *r,
 	}
 	if (found == 1) {
 		if (fn(&k) == 0) {
+			struct hdr retry = { NULL, "" };
+
+			if (k.retry_after > 0) {
+				retry.name = "Retry-After";
+				snprintf(retry.value, sizeof retry.value,
+				    "%lld", (long long)k.retry_after);
+			}
 			ret = send_page(c, k.site, &k.x->out, k.page, k.lang,
-			    k.data, k.code, NULL);
+			    k.data, k.code, &retry);
 			goto done;
 		}
 	}
@@ -911,21 +1270,56 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if ((rt = route_of(url, &rest)) == NULL)
 		return send_plain(w, c, P_NOTFOUND, NULL, MHD_HTTP_NOT_FOUND,
 		    NULL);
-	if (!get && !post)
+	if (!get && !post) {
+		static const struct hdr allow = { MHD_HTTP_HEADER_ALLOW,
+		    "GET, HEAD, POST" };
+
 		return send_plain(w, c, P_ERROR, "method",
-		    MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD, POST");
+		    MHD_HTTP_METHOD_NOT_ALLOWED, &allow);
+	}
 	if (r->bad_form)
 		return send_plain(w, c, P_ERROR, "bad", MHD_HTTP_BAD_REQUEST,
 		    NULL);
 	return serve(w, c, r, method, rt, get ? rt->get : rt->post, rest);
 }
 
+/*
+ * Mails a subscribe request's confirmation after its answer went out
+ * (or the client left: the request stands either way). A failure leaves
+ * the request pending and its allowance unspent (subs_request_mail); the
+ * person can ask again.
+ */
+static void
+mail_after(struct web *w, struct req *r)
+{
+	struct wctx *x;
+	struct error err = { 0 };
+
+	if ((x = wctx_take(w)) == NULL)
+		log_warnx("http: confirmation mail to subscriber %lld not "
+		    "sent: no database", (long long)r->mail->subscriber_id);
+	else {
+		subs_set_config(x->subs, r->mail_site->cfg);
+		if (subs_request_mail(x->subs, r->mail, &err) == -1)
+			log_warnx("http: confirmation mail to subscriber "
+			    "%lld: %s", (long long)r->mail->subscriber_id,
+			    err.msg);
+		wctx_give(w, x);
+	}
+	site_drop(w, r->mail_site);
+	r->mail_site = NULL;
+}
+
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode why)
 {
-	(void)cls, (void)c, (void)why;
-	req_free(*con_cls);
+	struct req *r = *con_cls;
+
+	(void)c, (void)why;
+	if (r != NULL && r->mail != NULL)
+		mail_after(cls, r);
+	req_free(r);
 	*con_cls = NULL;
 }
 
@@ -1102,6 +1496,8 @@ web_start(const struct config *cfg, const char *db_path,
 	w->db_path = db_path;
 	w->secret = secret;
 	pthread_mutex_init(&w->mu, NULL);
+	w->per_client = ratelimit_new(LIMIT_KEYS, 3600);
+	w->per_address = ratelimit_new(LIMIT_KEYS, 86400);
 	if (site_load(cfg, &w->site, err) == -1 ||
 	    listener_start(w, cfg, err) == -1) {
 		web_stop(w);
@@ -1162,6 +1558,8 @@ web_stop(struct web *w)
 	if (w->site != NULL)
 		site_drop(w, w->site);
 	free(w->listen);
+	ratelimit_free(w->per_client);
+	ratelimit_free(w->per_address);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }

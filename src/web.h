@@ -11,6 +11,15 @@
  *                  never changes anything (link scanners open links).
  *   GET  /p/TOKEN  the preferences: every theme with its state.
  *   POST /p/TOKEN  saves them in one form.
+ *   GET  /c/TOKEN  the double opt-in link (a TOKEN_CONFIRM token): a page
+ *                  with a button; a GET never confirms.
+ *   POST /c/TOKEN  confirms (subs_confirm), or says it was done before
+ *                  or that the link expired.
+ *   GET  /s/SLUG   a subscribe form for a theme.
+ *   POST /s/SLUG   starts double opt-in (subs_request); rate-limited per
+ *                  client and per address ([http] subscribe_per_*), and
+ *                  every accepted request gets the same page, the mail
+ *                  going out after the answer.
  *
  * TOKEN is the unsubscribe token compose puts in List-Unsubscribe
  * (token.h, TOKEN_UNSUBSCRIBE: subscriber and theme). Anything that does
@@ -23,7 +32,9 @@
  * token under its own key (secret purpose "web-form"); only the pages
  * themselves hold it, and the same-origin policy keeps another site from
  * reading them. The one-click POST needs none: RFC 8058 defines it as a
- * bare POST, and it can only unsubscribe.
+ * bare POST, and it can only unsubscribe. The subscribe form has no token:
+ * its field is an HMAC of "s|SLUG|ISSUED" with the time it was made,
+ * good for two hours.
  *
  * Threads: libmicrohttpd's own pool ([http] threads) runs the requests;
  * each running request borrows a context with its own store handle, so

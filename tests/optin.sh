@@ -329,7 +329,9 @@ check "--out is required" run 64 tb archive build
 # The daemon: hourly expiry, and the archive rebuilt after a send.
 # ---------------------------------------------------------------------
 TEMABREVD="$TB_BUILDDIR/src/temabrevd"
-printf '[archive]\ndir = %s\n' "$TMP/darch" >> "$TMP/t.conf"
+# A port of its own: the default 8025 may be another test's or daemon's.
+printf '[archive]\ndir = %s\n[http]\nlisten = 127.0.0.1:0\n' "$TMP/darch" \
+    >> "$TMP/t.conf"
 run 0 env TEMABREV_NOW=$T0 "$TEMABREV" --db "$DB" sub add gun@example.org \
     --theme barn --confirm --no-send
 feed a b c

@@ -1,6 +1,6 @@
 /*
  * Unit tests for conf: parsing, unknown keys with line numbers, relative
- * paths, and the order in which the database path is chosen.
+ * paths, the order in which the database path is chosen, and conf_dup.
  */
 #include "config.h"
 
@@ -147,6 +147,38 @@ START_TEST(test_locate)
 }
 END_TEST
 
+/* A copy shares no memory with its original: both free cleanly. */
+START_TEST(test_dup)
+{
+	char *path = tbtest_path("dup.conf");
+	struct config *c = NULL, *d;
+	struct error err = { 0 };
+
+	tbtest_write(path, "[general]\nfrom = A <a@example.org>\n"
+	    "[http]\nsubscribe_per_client_hour = 7\n"
+	    "[dkim example.org]\nselector = s1\nkey_file = k1.pem\n"
+	    "[dkim example.net]\nselector = s2\nkey_file = k2.pem\n", -1);
+	ck_assert_msg(conf_load(path, &c, &err) == 0, "%s", err.msg);
+	d = conf_dup(c);
+	ck_assert_ptr_ne(d->from, c->from);
+	ck_assert_str_eq(d->from, "A <a@example.org>");
+	ck_assert_str_eq(d->path, c->path);
+	ck_assert_str_eq(d->templates, c->templates);
+	ck_assert_ptr_null(d->database);
+	ck_assert_int_eq(d->http_subscribe_per_client_hour, 7);
+	ck_assert_int_eq(d->http_subscribe_per_address_day, 3);
+	ck_assert_ptr_ne(d->dkim_domains, c->dkim_domains);
+	ck_assert_str_eq(d->dkim_domains->domain, c->dkim_domains->domain);
+	ck_assert_str_eq(d->dkim_domains->next->key_file,
+	    c->dkim_domains->next->key_file);
+	ck_assert_ptr_null(d->dkim_domains->next->next);
+	conf_free(c);
+	ck_assert_str_eq(d->from, "A <a@example.org>");
+	conf_free(d);
+	free(path);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -158,6 +190,7 @@ main(void)
 	tcase_add_loop_test(tc, test_bad_files, 0, sizeof bad / sizeof bad[0]);
 	tcase_add_test(tc, test_numbers);
 	tcase_add_test(tc, test_locate);
+	tcase_add_test(tc, test_dup);
 	suite_add_tcase(s, tc);
 	return tbtest_run(s);
 }
