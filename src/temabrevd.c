@@ -159,12 +159,18 @@ problem(struct check *c, const struct error *err)
 static int
 check_theme(const struct store_theme *t, void *arg)
 {
+	/* Every mail the daemon may send for the theme: its editions, the
+	 * inbox's notices and the confirmation of a subscription request. */
+	static const char *const names[] = { "edition", "unsubscribed",
+	    "confirm-unsubscribe", "confirm-subscribe" };
 	struct check *c = arg;
 	struct schedule sch;
 	struct error err = { 0 };
 
-	if (compose_check_templates(c->cfg, "edition", t->lang, &err) == -1)
-		problem(c, &err);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (compose_check_templates(c->cfg, names[i], t->lang,
+		    &err) == -1)
+			problem(c, &err);
 	if (t->schedule != NULL && schedule_parse(t->schedule, &sch,
 	    &err) == -1)
 		problem(c, &err);

@@ -104,6 +104,12 @@ sed "s|^templates = .*|templates = $TMP/none|" "$TMP/t.conf" > "$TMP/bad.conf"
 check "-n: missing templates exit 78" \
     run 78 "$TEMABREVD" -n --db "$DB" --config "$TMP/bad.conf"
 check "... naming the directory" has "$TMP/none" "$TMP/err"
+cp -r "$TB_SRCDIR/templates" "$TMP/tpl"
+rm "$TMP/tpl/confirm-subscribe.sv.txt"
+sed "s|^templates = .*|templates = $TMP/tpl|" "$TMP/t.conf" > "$TMP/tpl.conf"
+check "-n: a missing confirmation template exits 78" \
+    run 78 "$TEMABREVD" -n --db "$DB" --config "$TMP/tpl.conf"
+check "... naming it" has "confirm-subscribe.sv.txt" "$TMP/err"
 printf '[smtp]\nport = 465\n' >> "$TMP/bad.conf"
 check "-n: two problems, both reported" \
     run 78 "$TEMABREVD" -n --db "$DB" --config "$TMP/bad.conf"
