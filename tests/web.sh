@@ -6,29 +6,15 @@
 # (tests/web-check.py), pages checked with tidy. All on 127.0.0.1 (and
 # ::1 at the end).
 . "${TB_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "$TB_SRCDIR/tests/servers.sh"
 
-PY=${TB_SMTPD_PYTHON:-/usr/bin/python3}
 WC="$TB_SRCDIR/tests/web-check.py"
 TEMABREVD="$TB_BUILDDIR/src/temabrevd"
-if [ ! -x "$PY" ] || ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
-	echo "1..0 # SKIP python3-aiosmtpd not installed"
-	exit 0
-fi
+need_smtpd
 for tool in curl tidy; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		echo "1..0 # SKIP $tool not installed (tools/deps)"
-		exit 0
-	fi
+	command -v $tool >/dev/null 2>&1 ||
+	    skip_all "$tool not installed (tools/deps)"
 done
-
-PIDS=
-DPID=
-cleanup() {
-	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT; [ -n "${KEEP:-}" ] && trap "kill \$DPID \$PIDS" EXIT
 
 # dstart LOG: the daemon in the foreground; its URL base in WEB.
 dstart() {
@@ -44,12 +30,7 @@ dstop() {
 	DRC=$?
 	DPID=
 }
-status_of() {
-	tb sub show "$1" --json | "$PY" -c 'import json, sys
-d = json.loads(sys.stdin.readline())
-print([s["status"] for s in d["themes"] if s["slug"] == sys.argv[1]][0])' "$2"
-}
-is_status() { [ "$(status_of "$1" "$2")" = "$3" ]; }
+is_status() { [ "$(status "$1" "$2")" = "$3" ]; }
 # req NAME CURL-ARGS...: body in $TMP/NAME.html, headers in $TMP/NAME.h,
 # the status code in CODE.
 req() {
