@@ -59,6 +59,7 @@ struct tb_imap {
 	char		 delim;		/* hierarchy delimiter; 0 unknown */
 	int		 delim_known;
 	char		*selected;	/* server name of the selected mailbox */
+	int		 wake_fd;	/* readable: end a wait early; -1 none */
 };
 
 /* ---- errors ---- */
@@ -460,6 +461,7 @@ tb_imap_open(const struct tb_imap_config *cfg, struct tb_imap **imap_r,
 	port = (uint16_t)(cfg->port != 0 ? cfg->port :
 	    cfg->tls == TB_IMAP_TLS ? 993 : 143);
 	im = xcalloc(1, sizeof *im);
+	im->wake_fd = -1;
 	im->timeout = cfg->timeout > 0 ? cfg->timeout : DEFAULT_TIMEOUT;
 	snprintf(im->where, sizeof im->where, strchr(cfg->host, ':') != NULL ?
 	    "[%s]:%u" : "%s:%u", cfg->host, (unsigned)port);
@@ -1299,25 +1301,36 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void
+tb_imap_set_wake(struct tb_imap *im, int fd)
+{
+	im->wake_fd = fd;
+}
+
 /*
  * Waits until the socket is readable, libetpan already holds unread
- * bytes, or ms pass. Returns 0 (either way) or -1 when poll fails.
+ * bytes, or ms pass: 0 (either way); 1 when the wake descriptor became
+ * readable instead; -1 when poll fails.
  */
 static int
 wait_readable(struct tb_imap *im, int64_t ms)
 {
-	struct pollfd pfd;
+	struct pollfd pfd[2];
+	nfds_t n = im->wake_fd >= 0 ? 2 : 1;
 	int r;
 
 	if (im->s->imap_stream->read_buffer_len > 0)
 		return 0;
-	pfd.fd = mailimap_idle_get_fd(im->s);
-	pfd.events = POLLIN;
-	pfd.revents = 0;
+	pfd[0].fd = mailimap_idle_get_fd(im->s);
+	pfd[1].fd = im->wake_fd;
+	pfd[0].events = pfd[1].events = POLLIN;
+	pfd[0].revents = pfd[1].revents = 0;
 	do
-		r = poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms);
+		r = poll(pfd, n, ms > INT_MAX ? INT_MAX : (int)ms);
 	while (r == -1 && errno == EINTR);
-	return r == -1 ? -1 : 0;
+	if (r == -1)
+		return -1;
+	return n == 2 && pfd[1].revents != 0 && pfd[0].revents == 0 ? 1 : 0;
 }
 
 /* NOOP, and whether it reported new messages. */
@@ -1353,11 +1366,12 @@ tb_imap_idle(struct tb_imap *im, int timeout_sec, int *maybe_new_r,
 		return *maybe_new_r ? 0 : -1;
 	while (now_ms() < deadline) {
 		int64_t left = deadline - now_ms();
+		int woken;
 
 		if (!tb_imap_has(im, "IDLE")) {
 			if (left > POLL_INTERVAL * 1000)
 				left = POLL_INTERVAL * 1000;
-			if (wait_readable(im, left) == -1)
+			if ((woken = wait_readable(im, left)) == -1)
 				goto poll_failed;
 			if (noop(im, maybe_new_r, err) == -1)
 				return -1;
@@ -1369,13 +1383,13 @@ tb_imap_idle(struct tb_imap *im, int timeout_sec, int *maybe_new_r,
 				return fail(im, r, "IDLE", err);
 			/* The timeout also covers data GnuTLS has decrypted
 			   but libetpan has not read (PITFALL 13). */
-			if (wait_readable(im, left) == -1)
+			if ((woken = wait_readable(im, left)) == -1)
 				goto poll_failed;
 			if ((r = mailimap_idle_done(im->s)) != MAILIMAP_NO_ERROR)
 				return fail(im, r, "IDLE (DONE)", err);
 			*maybe_new_r = si->sel_has_exists || si->sel_has_recent;
 		}
-		if (*maybe_new_r)
+		if (*maybe_new_r || woken)
 			return 0;
 	}
 	return 0;

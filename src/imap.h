@@ -162,6 +162,15 @@ int	tb_imap_idle(struct tb_imap *, int timeout_sec, int *maybe_new_r,
 	    struct error *);
 
 /*
+ * A descriptor (a pipe's read end) that, once readable, ends
+ * tb_imap_idle's wait early: it returns 0 with *maybe_new_r as the server
+ * left it, after closing the IDLE cleanly. The owner drains it; -1 (the
+ * default) for none. So a daemon's reload or stop need not wait for the
+ * IDLE timeout.
+ */
+void	tb_imap_set_wake(struct tb_imap *, int fd);
+
+/*
  * Seconds to wait before reconnection attempt `attempt` (0, 1, 2, ...)
  * after a transient failure: 5, 10, 20, ... capped at 300.
  */

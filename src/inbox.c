@@ -1496,7 +1496,7 @@ inbox_run(const struct config *cfg, struct store *store,
     const struct secret *secret, const struct inbox_opts *opts,
     struct inbox_stats *stats, struct error *err)
 {
-	static const struct inbox_opts none = { 0, NULL, NULL, NULL, NULL };
+	static const struct inbox_opts none = { 0 };
 	struct tb_imap_config ic;
 	struct inbox *ib = NULL;
 	struct tb_imap *im = NULL;
@@ -1527,6 +1527,8 @@ inbox_run(const struct config *cfg, struct store *store,
 	for (;;) {
 		if (tb_imap_open(&ic, &im, err) == 0) {
 			attempt = 0;
+			if (opts != NULL && opts->wake_fd > 0)
+				tb_imap_set_wake(im, opts->wake_fd);
 			rc = session(ib, im, &ic, opts, err);
 			tb_imap_close(im);
 			im = NULL;

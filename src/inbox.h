@@ -50,6 +50,9 @@ struct inbox_opts {
 	void		*arg;
 	/* Called after each pass (e.g. to deliver the notices queued). */
 	void		(*after_pass)(void *arg, const struct inbox_stats *);
+	/* > 0: a descriptor made readable together with *stop; it ends an
+	 * IDLE at once instead of at its timeout (tb_imap_set_wake). */
+	int		 wake_fd;
 };
 
 /*

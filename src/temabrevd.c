@@ -85,6 +85,7 @@ struct job {
 	char		 last_error[256];	/* under d->mu */
 	struct store	*st;		/* the worker's own handle */
 	atomic_int	 stop;		/* ends a long run (the inbox) */
+	int		 wake[2];	/* the inbox's: a byte ends its IDLE */
 };
 
 struct daemon {
@@ -748,6 +749,33 @@ inbox_line(void *arg, const char *line)
 }
 
 /*
+ * The inbox's watch ends for a reload or a stop: *stop says so, a byte on
+ * the pipe wakes it from IDLE at once rather than at the IDLE timeout
+ * (up to [imap] idle, 25 minutes), so a reload takes effect now.
+ */
+static void
+inbox_wake(struct daemon *d)
+{
+	struct job *j = &d->job[J_INBOX];
+
+	atomic_store(&j->stop, 1);
+	if (j->wake[1] >= 0 && write(j->wake[1], "w", 1) == -1 &&
+	    errno != EAGAIN)
+		log_warnx("inbox: cannot wake the watch: %s", strerror(errno));
+}
+
+/* Forgets wake-ups that came before this run (it starts afresh). */
+static void
+wake_drain(struct job *j)
+{
+	char b[64];
+
+	if (j->wake[0] >= 0)
+		while (read(j->wake[0], b, sizeof b) > 0)
+			continue;
+}
+
+/*
  * Watches the mailbox (IDLE when offered) until stopped: inbox_run
  * reconnects after dropped connections by itself, so it only returns for
  * a stop, a reload, or what needs a person (configuration, login).
@@ -763,9 +791,11 @@ inbox_job_run(struct job *j, const struct config *cfg, int64_t *next_r)
 	if (cfg->imap_host == NULL)
 		return;			/* no inbox: run again on a reload */
 	atomic_store(&j->stop, 0);
+	wake_drain(j);
 	job_started(j);
 	o.watch = 1;
 	o.stop = (volatile int *)&j->stop;
+	o.wake_fd = j->wake[0];
 	o.line = inbox_line;
 	o.after_pass = inbox_pass;
 	o.arg = j;
@@ -899,7 +929,7 @@ reload(struct daemon *d)
 	web_reload_log(d, cfg);
 	dconf_drop(d, old);
 	/* Every job runs again with it; the inbox's watch ends first. */
-	atomic_store(&d->job[J_INBOX].stop, 1);
+	inbox_wake(d);
 	for (int i = 0; i < NJOBS; i++)
 		job_kick(&d->job[i]);
 }
@@ -926,6 +956,19 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* A pipe whose ends neither block nor reach the children of a fork. */
+static int
+wake_pipe(int fd[2])
+{
+	if (pipe(fd) == -1)
+		return -1;
+	for (int k = 0; k < 2; k++)
+		if (fcntl(fd[k], F_SETFL, O_NONBLOCK) == -1 ||
+		    fcntl(fd[k], F_SETFD, FD_CLOEXEC) == -1)
+			return -1;
+	return 0;
+}
+
 static int
 jobs_start(struct daemon *d)
 {
@@ -946,6 +989,9 @@ jobs_start(struct daemon *d)
 		j->name = names[i];
 		j->run = runs[i];
 		j->want = 1;		/* every job runs once at start */
+		j->wake[0] = j->wake[1] = -1;
+		if (i == J_INBOX && wake_pipe(j->wake) == -1)
+			fatal("cannot make the inbox's wake-up pipe");
 		pthread_cond_init(&j->cv, NULL);
 		j->timer = evtimer_new(d->base, job_timer_cb, j);
 		j->done = event_new(d->base, -1, 0, job_done_cb, j);
@@ -980,7 +1026,7 @@ jobs_stop(struct daemon *d)
 
 	atomic_store(&d->stopping, 1);
 	d->sender_stop = 1;
-	atomic_store(&d->job[J_INBOX].stop, 1);
+	inbox_wake(d);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_nsec += (long)(STOP_GRACE_MS % 1000) * 1000000L;
 	until.tv_sec += STOP_GRACE_MS / 1000 + until.tv_nsec / 1000000000L;
@@ -1025,6 +1071,9 @@ jobs_free(struct daemon *d)
 		if (d->job[i].done != NULL)
 			event_free(d->job[i].done);
 		pthread_cond_destroy(&d->job[i].cv);
+		for (int k = 0; k < 2; k++)
+			if (d->job[i].wake[k] >= 0)
+				close(d->job[i].wake[k]);
 	}
 }
 

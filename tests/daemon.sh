@@ -184,6 +184,21 @@ kill -HUP "$DPID"
 check "SIGHUP with a good file: reloaded" \
     wait_for 10 grep -q "configuration reloaded" "$TMP/d1.log"
 check "... still running" alive
+# The inbox sits in IDLE on INBOX (25 minutes at a time); a reload that
+# names another mailbox takes effect at once, not after the IDLE.
+"$PY" "$MAIL" reply-human "$TMP/cap1/anna@example.org" "$TMP/r2"
+check "a reply delivered to another mailbox, Lista" \
+    "$PY" "$DOVE" deliver "$TMP/dc" --mailbox Lista "$TMP/r2"
+printf '[imap]\nmailbox = Lista\n' >> "$TMP/t.conf"
+kill -HUP "$DPID"
+check "SIGHUP naming that mailbox: reloaded" wait_for 10 sh -c "
+	[ \$(grep -c 'configuration reloaded' '$TMP/d1.log') -ge 2 ]"
+check "... is handled within 15 seconds (the IDLE was ended)" \
+    wait_for 15 sh -c "[ \"\$('$PY' '$DOVE' count '$TMP/dc' Lista)\" = 0 ]"
+cp "$TMP/good.conf" "$TMP/t.conf"
+kill -HUP "$DPID"
+check "... and back to INBOX" wait_for 10 sh -c "
+	[ \$(grep -c 'configuration reloaded' '$TMP/d1.log') -ge 3 ]"
 dstop
 check "SIGTERM: exits 0" test "$DRC" -eq 0
 check "... within 5 seconds ($STOP_MS ms, IMAP watch included)" \
