@@ -41,6 +41,25 @@ cli_fail(struct cli *c)
 }
 
 int
+cli_theme_id(struct cli *c, const char *slug, int64_t *id_r)
+{
+	struct store_theme *t = NULL;
+	int r;
+
+	*id_r = 0;
+	if (slug == NULL)
+		return 0;
+	/* Without the subscription counts: only the id is wanted. */
+	if ((r = store_theme_by_slug(cli_store(c), slug, &t, &c->err)) == -1)
+		return cli_fail(c);
+	if (r == 0)
+		return cli_error(EX_DATAERR, "no theme %s", slug);
+	*id_r = t->id;
+	store_theme_free(t);
+	return 0;
+}
+
+int
 cli_usage(const char *usage)
 {
 	fprintf(stderr, "usage: %s\n", usage);

@@ -54,6 +54,12 @@ struct subs	*cli_subs(struct cli *);
 
 /* Prints "temabrev: MSG" for the error and returns its exit code. */
 int	cli_fail(struct cli *);
+/*
+ * The id of the theme called slug in *id_r (0 for a NULL slug: every
+ * theme). Returns 0, or the exit status after saying why (EX_DATAERR for
+ * a theme that does not exist).
+ */
+int	cli_theme_id(struct cli *, const char *slug, int64_t *id_r);
 /* Prints "temabrev: MSG" (printf-style) and returns code. */
 int	cli_error(int code, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -774,7 +774,6 @@ list_cb(const struct store_edition *e, void *arg)
 static int
 edition_list(struct cli *c, int argc, char **argv)
 {
-	struct store_theme *t = NULL;
 	struct schedule_zone *z;
 	struct list_state ls;
 	struct ed_opts o;
@@ -785,15 +784,8 @@ edition_list(struct cli *c, int argc, char **argv)
 		return help ? 0 : cli_usage(U_LIST);
 	if (argc != i)
 		return cli_usage(U_LIST);
-	if (o.theme != NULL) {
-		if ((r = store_theme_get(cli_store(c), o.theme, &t,
-		    &c->err)) == -1)
-			return cli_fail(c);
-		if (r == 0)
-			return cli_error(EX_DATAERR, "no theme %s", o.theme);
-		tid = t->id;
-		store_theme_free(t);
-	}
+	if ((r = cli_theme_id(c, o.theme, &tid)) != 0)
+		return r;
 	ls.o = &o;
 	ls.z = z = zone(c);
 	r = store_edition_foreach(cli_store(c), tid, list_cb, &ls, &c->err);

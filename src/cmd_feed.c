@@ -50,27 +50,6 @@ parse(int argc, char **argv, const char **theme, int *json,
 	return optind;
 }
 
-/* The id of a theme by slug, or 0 after printing why. */
-static int64_t
-theme_id(struct cli *c, const char *slug, int *rc)
-{
-	struct store_theme *t = NULL;
-	int64_t id;
-	int r;
-
-	if ((r = store_theme_get(cli_store(c), slug, &t, &c->err)) == -1) {
-		*rc = cli_fail(c);
-		return 0;
-	}
-	if (r == 0) {
-		*rc = cli_error(EX_DATAERR, "no theme %s", slug);
-		return 0;
-	}
-	id = t->id;
-	store_theme_free(t);
-	return id;
-}
-
 static int
 feed_add(struct cli *c, int argc, char **argv)
 {
@@ -83,7 +62,7 @@ feed_add(struct cli *c, int argc, char **argv)
 		return help ? 0 : cli_usage(U_ADD);
 	if (argc - i != 2)
 		return cli_usage(U_ADD);
-	if ((tid = theme_id(c, argv[i], &rc)) == 0)
+	if ((rc = cli_theme_id(c, argv[i], &tid)) != 0)
 		return rc;
 	if ((url = fetch_normalize_url(argv[i + 1], &c->err)) == NULL)
 		return cli_fail(c);
@@ -148,7 +127,7 @@ feed_list(struct cli *c, int argc, char **argv)
 		return help ? 0 : cli_usage(U_LIST);
 	if (argc != i)
 		return cli_usage(U_LIST);
-	if (theme != NULL && (tid = theme_id(c, theme, &rc)) == 0)
+	if ((rc = cli_theme_id(c, theme, &tid)) != 0)
 		return rc;
 	if (!json)
 		printf("%-4s %-24s %-8s %-20s %3s %-28s  %s\n", "ID", "THEME",
@@ -241,7 +220,7 @@ feed_fetch(struct cli *c, int argc, char **argv)
 		return help ? 0 : cli_usage(U_FETCH);
 	if (argc - i > 1)
 		return cli_usage(U_FETCH);
-	if (argc - i == 1 && (tid = theme_id(c, argv[i], &rc)) == 0)
+	if (argc - i == 1 && (rc = cli_theme_id(c, argv[i], &tid)) != 0)
 		return rc;
 	cli_job_start(c, "feeds");
 	if (store_feed_foreach(cli_store(c), tid, 1, fetch_cb, &fs,

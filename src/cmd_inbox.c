@@ -285,7 +285,6 @@ bounce_row(const struct store_bounce *b, void *arg)
 static int
 bounces_list(struct cli *c, int argc, char **argv)
 {
-	struct store_theme *t = NULL;
 	struct in_opts o;
 	int64_t theme_id = 0;
 	int i, help, rc;
@@ -294,15 +293,8 @@ bounces_list(struct cli *c, int argc, char **argv)
 		return help ? 0 : cli_usage(U_BLIST);
 	if (argc != i)
 		return cli_usage(U_BLIST);
-	if (o.theme != NULL) {
-		if ((rc = store_theme_get(cli_store(c), o.theme, &t,
-		    &c->err)) == -1)
-			return cli_fail(c);
-		if (rc == 0)
-			return cli_error(EX_DATAERR, "no theme %s", o.theme);
-		theme_id = t->id;
-		store_theme_free(t);
-	}
+	if ((rc = cli_theme_id(c, o.theme, &theme_id)) != 0)
+		return rc;
 	if (store_bounce_foreach(cli_store(c), theme_id, bounce_row, &o,
 	    &c->err) < 0)
 		return cli_fail(c);

@@ -70,7 +70,6 @@ item_list(struct cli *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct item_opts o = { 0 };
-	struct store_theme *t = NULL;
 	int64_t tid = 0;
 	int ch, r;
 
@@ -89,15 +88,8 @@ item_list(struct cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(U_LIST);
-	if (o.theme != NULL) {
-		if ((r = store_theme_get(cli_store(c), o.theme, &t,
-		    &c->err)) == -1)
-			return cli_fail(c);
-		if (r == 0)
-			return cli_error(EX_DATAERR, "no theme %s", o.theme);
-		tid = t->id;
-		store_theme_free(t);
-	}
+	if ((r = cli_theme_id(c, o.theme, &tid)) != 0)
+		return r;
 	if (store_item_foreach(cli_store(c), tid, o.unsent, list_cb, &o,
 	    &c->err) == -1)
 		return cli_fail(c);

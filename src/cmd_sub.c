@@ -253,7 +253,6 @@ list_cb(const struct store_subscriber *s, void *arg)
 static int
 sub_list(struct cli *c, int argc, char **argv)
 {
-	struct store_theme *t = NULL;
 	struct sub_opts o;
 	int64_t theme_id = 0;
 	int i, help, status = -1, r;
@@ -265,15 +264,8 @@ sub_list(struct cli *c, int argc, char **argv)
 	if (o.status != NULL && (status = store_status_parse(o.status)) < 0)
 		return cli_error(EX_USAGE, "unknown status %s (pending, active, "
 		    "unsubscribed, bounced)", o.status);
-	if (o.themes != NULL) {
-		if ((r = store_theme_get(cli_store(c), o.themes, &t,
-		    &c->err)) == -1)
-			return cli_fail(c);
-		if (r == 0)
-			return cli_error(EX_DATAERR, "no theme %s", o.themes);
-		theme_id = t->id;
-		store_theme_free(t);
-	}
+	if ((r = cli_theme_id(c, o.themes, &theme_id)) != 0)
+		return r;
 	if (store_subscriber_foreach(cli_store(c), NULL, theme_id, status,
 	    list_cb, &o, &c->err) == -1)
 		return cli_fail(c);
