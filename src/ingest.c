@@ -338,6 +338,9 @@ ingest_feed(struct store *st, const struct config *cfg,
 	snprintf(rep->url, sizeof rep->url, "%s", f->url);
 	request_for(cfg, f, &req);
 	if (fetch_url(&req, &res, &ferr) == -1) {
+		/* An HTTP error answer keeps its status for feed list and
+		 * status; a failed connection has none (0). */
+		rep->status = res.status;
 		snprintf(rep->error, sizeof rep->error, "%s", ferr.msg);
 		goto record;
 	}

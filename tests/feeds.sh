@@ -81,6 +81,7 @@ check "... names the URL and the reason" has "$B/flaky: HTTP 500" "$TMP/err"
 check "... the other feed was still fetched" has "$B/gzip" "$TMP/out"
 check "... earlier items stay" sh -c "'$TEMABREV' --db '$DB' item list --theme trygghet | grep -q Första"
 check "... failure recorded" sh -c "'$TEMABREV' --db '$DB' feed list --theme trygghet --json | grep -q '\"failures\":1'"
+check "... with its HTTP status" sh -c "'$TEMABREV' --db '$DB' feed list --theme trygghet --json | grep '/flaky\"' | grep -q '\"last_status\":500'"
 
 run 0 tb theme add fel --name "Fel"
 for p in error slow huge to-file bomb; do
