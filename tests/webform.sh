@@ -12,36 +12,8 @@
 
 TEMABREVD="$TB_BUILDDIR/src/temabrevd"
 need_smtpd
-for tool in curl tidy; do
-	command -v $tool >/dev/null 2>&1 ||
-	    skip_all "$tool not installed (tools/deps)"
-done
+. "$TB_SRCDIR/tests/web-lib.sh"
 
-# dstart LOG [ENV...]: the daemon in the foreground; its URL base in WEB.
-dstart() {
-	dlog=$1; shift
-	env "$@" "$TEMABREVD" -f --db "$DB" 2>"$dlog" &
-	DPID=$!
-	wait_for 20 grep -q "http: listening on" "$dlog" || return 1
-	WEB="http://$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$dlog" |
-	    tail -n 1)"
-}
-dstop() {
-	kill -TERM "$DPID"
-	wait "$DPID"
-	DRC=$?
-	DPID=
-}
-# req NAME CURL-ARGS...: body in $TMP/NAME.html, headers in $TMP/NAME.h,
-# the status code in CODE, the seconds it took in SECS.
-req() {
-	rq=$1; shift
-	out=$(curl -s -o "$TMP/$rq.html" -D "$TMP/$rq.h" \
-	    -w '%{http_code} %{time_total}' --max-time 10 "$@")
-	CODE=${out% *}
-	SECS=${out#* }
-}
-valid() { tidy -q -e "$1" 2>"$TMP/tidy.out"; }
 field_of() {
 	sed -n "s/.*name=\"$2\" value=\"\\([0-9a-f]*\\)\".*/\\1/p" "$1"
 }
@@ -55,7 +27,6 @@ sub_post() {
 	    --data-urlencode "email=$addr" \
 	    --data-urlencode "name=${5:-}" "$WEB/s/barn"
 }
-is_status() { [ "$(status "$1" "$2")" = "$3" ]; }
 ncap() { ls "$TMP/cap" | grep -c "^$1" ; }
 # mails ADDR N: exactly N mails to ADDR were captured (for wait_for).
 mails() { [ "$(ncap "$1")" -eq "$2" ]; }
@@ -361,19 +332,10 @@ dstop
 # The browser: the form, the mail's link, the button.
 # ---------------------------------------------------------------------
 check "the daemon starts again" dstart "$TMP/d3.log"
-ART=${TB_ARTEFACTS:-$TB_BUILDDIR/tests/web-artefacts}
-"$PY" "$TB_SRCDIR/tests/web-browser.py" --subscribe "$WEB/s/miljo" \
-    "$TMP/cap" browser@example.org "$ART" > "$TMP/browser.out" 2>&1
-brc=$?
-if [ $brc -eq 77 ]; then
-	ok "browser smoke test # SKIP $(tail -n 1 "$TMP/browser.out")"
-else
-	check "browser: fill the form, submit, open the mail's link, confirm" \
-	    test $brc -eq 0
-	[ $brc -ne 0 ] && sed 's/^/# /' "$TMP/browser.out"
-	check "... browser@ is active in miljo" \
-	    is_status browser@example.org miljo active
-fi
+browser "browser: fill the form, submit, open the mail's link, confirm" \
+    --subscribe "$WEB/s/miljo" "$TMP/cap" browser@example.org &&
+    check "... browser@ is active in miljo" \
+	is_status browser@example.org miljo active
 dstop
 check "no sanitizer report in the daemon's logs" sh -c "
 	! grep -E 'Sanitizer|runtime error' '$TMP'/d[123].log"
