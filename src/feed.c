@@ -703,6 +703,7 @@ struct parser {
 	struct src		 src;
 	struct enc		 enc;
 	int			 recover;
+	unsigned		 flags;		/* FEED_* */
 	enum format		 fmt;
 	const char		*atom_ns;	/* the feed's Atom namespace */
 	char			*rss_ns;	/* <rss>'s own, when not a known one */
@@ -1943,13 +1944,25 @@ set_enclosure(struct item *it)
 	it->enc_len = k->length;
 }
 
-/* Reads one item, renders its text and hands it to the callback. */
+int
+feed_item_text(const char *content_html, const char *summary_html,
+    struct buf *out)
+{
+	const char *body = content_html != NULL && *content_html != '\0' ?
+	    content_html : summary_html;
+
+	if (body == NULL)
+		return -1;
+	return html_to_text(body, strlen(body), HTML_TEXT_WIDTH, out);
+}
+
+/* Reads one item, renders its text (unless FEED_NO_TEXT) and hands it to
+ * the callback. */
 static int
 do_item(struct parser *p, const xmlNode *n)
 {
 	struct item it;
 	struct buf text = { 0 };
-	const char *body;
 	int rc = 0;
 
 	memset(&it, 0, sizeof it);
@@ -1958,10 +1971,8 @@ do_item(struct parser *p, const xmlNode *n)
 	else
 		rss_item(p, n, &it);
 	set_enclosure(&it);
-	body = it.content != NULL && *it.content != '\0' ? it.content :
-	    it.summary;
-	if (body != NULL && html_to_text(body, strlen(body), HTML_TEXT_WIDTH,
-	    &text) == 0)
+	if (!(p->flags & FEED_NO_TEXT) &&
+	    feed_item_text(it.content, it.summary, &text) == 0)
 		it.text = buf_steal(&text);
 	buf_free(&text);
 	/* In recovery, an item with nothing to know it by is what is left
@@ -2365,11 +2376,13 @@ parse(struct parser *p, const char *content_type)
 
 static void
 parser_init(struct parser *p, const char *name, const char *base_url,
-    feed_item_fn cb, void *arg, struct feed_info *info, struct error *err)
+    unsigned flags, feed_item_fn cb, void *arg, struct feed_info *info,
+    struct error *err)
 {
 	memset(p, 0, sizeof *p);
 	p->name = name != NULL ? name : "feed";
 	p->base_url = base_url;
+	p->flags = flags;
 	p->cb = cb;
 	p->arg = arg;
 	p->info = info;
@@ -2378,12 +2391,12 @@ parser_init(struct parser *p, const char *name, const char *base_url,
 
 int
 feed_parse_http(const char *data, size_t len, const char *content_type,
-    const char *name, const char *base_url, feed_item_fn cb, void *arg,
-    struct feed_info *info, struct error *err)
+    const char *name, const char *base_url, unsigned flags, feed_item_fn cb,
+    void *arg, struct feed_info *info, struct error *err)
 {
 	struct parser p;
 
-	parser_init(&p, name, base_url, cb, arg, info, err);
+	parser_init(&p, name, base_url, flags, cb, arg, info, err);
 	p.src.data = data != NULL ? data : "";
 	p.src.len = data != NULL ? len : 0;
 	return parse(&p, content_type);
@@ -2391,23 +2404,24 @@ feed_parse_http(const char *data, size_t len, const char *content_type,
 
 int
 feed_parse_mem(const char *data, size_t len, const char *name,
-    const char *base_url, feed_item_fn cb, void *arg,
+    const char *base_url, unsigned flags, feed_item_fn cb, void *arg,
     struct feed_info *info, struct error *err)
 {
-	return feed_parse_http(data, len, NULL, name, base_url, cb, arg, info,
-	    err);
+	return feed_parse_http(data, len, NULL, name, base_url, flags, cb, arg,
+	    info, err);
 }
 
 int
 feed_parse_file(const char *path, const char *name, const char *base_url,
-    feed_item_fn cb, void *arg, struct feed_info *info, struct error *err)
+    unsigned flags, feed_item_fn cb, void *arg, struct feed_info *info,
+    struct error *err)
 {
 	struct parser p;
 	char *iobuf;
 	int rc;
 
-	parser_init(&p, name != NULL ? name : path, base_url, cb, arg, info,
-	    err);
+	parser_init(&p, name != NULL ? name : path, base_url, flags, cb, arg,
+	    info, err);
 	if ((p.src.fp = fopen(path, "rb")) == NULL) {
 		error_set(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
 		    "%s: %s", p.name, strerror(errno));

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct buf;
+
 struct error;
 
 /*
@@ -123,22 +125,30 @@ struct feed_info {
 typedef int (*feed_item_fn)(const struct feed_item *, void *arg);
 
 /*
+ * flags for feed_parse_*(): FEED_NO_TEXT leaves feed_item.text NULL, for a
+ * caller that renders it elsewhere with feed_item_text() (the ingest does
+ * it on its storing thread, so both threads carry half the work).
+ */
+#define FEED_NO_TEXT	0x01
+
+/*
  * Parses the feed in the file at path. name (NULL: path) is used in error
  * messages ("NAME:LINE: reason"); base_url (may be NULL; ignored unless
  * http, https or ftp) is the URL the feed was fetched from, for relative
- * links (its Content-Location when the server sent a safe one). Items go
- * to cb with arg; info is filled as described above.
+ * links (its Content-Location when the server sent a safe one). flags are
+ * FEED_* above, or 0. Items go to cb with arg; info is filled as described
+ * above.
  * Returns 0; cb's non-zero value; or -1 with err set: EX_NOINPUT or
  * EX_IOERR when the file cannot be read, EX_DATAERR when it is not a feed,
  * declares entities, or cannot be read even in recovery mode.
  */
 int	feed_parse_file(const char *path, const char *name,
-	    const char *base_url, feed_item_fn cb, void *arg,
+	    const char *base_url, unsigned flags, feed_item_fn cb, void *arg,
 	    struct feed_info *info, struct error *err);
 
 /* As feed_parse_file(), for len bytes at data. */
 int	feed_parse_mem(const char *data, size_t len, const char *name,
-	    const char *base_url, feed_item_fn cb, void *arg,
+	    const char *base_url, unsigned flags, feed_item_fn cb, void *arg,
 	    struct feed_info *info, struct error *err);
 
 /*
@@ -148,8 +158,18 @@ int	feed_parse_mem(const char *data, size_t len, const char *name,
  * wins over both.
  */
 int	feed_parse_http(const char *data, size_t len, const char *content_type,
-	    const char *name, const char *base_url, feed_item_fn cb, void *arg,
-	    struct feed_info *info, struct error *err);
+	    const char *name, const char *base_url, unsigned flags,
+	    feed_item_fn cb, void *arg, struct feed_info *info,
+	    struct error *err);
+
+/*
+ * Appends to out what feed_item.text holds: the content, else the summary,
+ * rendered by html_to_text() at HTML_TEXT_WIDTH. content_html and
+ * summary_html are as the parser passed them (sanitized). Returns 0, or -1
+ * when there is nothing to render or it cannot be read (out unchanged).
+ */
+int	feed_item_text(const char *content_html, const char *summary_html,
+	    struct buf *out);
 
 /* Frees what info owns and zeroes it. */
 void	feed_info_clear(struct feed_info *info);

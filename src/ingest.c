@@ -107,14 +107,15 @@ has_charset(const char *content_type)
  */
 static int
 parse_body(const struct fetch_result *res, const char *name,
-    feed_item_fn cb, void *arg, struct feed_info *info, struct error *err)
+    unsigned flags, feed_item_fn cb, void *arg, struct feed_info *info,
+    struct error *err)
 {
 	void *map = MAP_FAILED;
 	int fd = -1, rc = -1;
 
 	if (!has_charset(res->content_type) || res->body_len == 0)
 		return feed_parse_file(res->body_path, name, res->final_url,
-		    cb, arg, info, err);
+		    flags, cb, arg, info, err);
 	if ((fd = open(res->body_path, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    (map = mmap(NULL, res->body_len, PROT_READ, MAP_PRIVATE, fd,
 	    0)) == MAP_FAILED) {
@@ -123,7 +124,7 @@ parse_body(const struct fetch_result *res, const char *name,
 		goto done;
 	}
 	rc = feed_parse_http(map, res->body_len, res->content_type, name,
-	    res->final_url, cb, arg, info, err);
+	    res->final_url, flags, cb, arg, info, err);
 done:
 	if (map != MAP_FAILED)
 		munmap(map, res->body_len);
@@ -147,6 +148,7 @@ done:
 struct slot {
 	struct store_item	 it;
 	char			*block;
+	int			 rendered;	/* it.text is final */
 };
 
 struct pipeline {
@@ -161,17 +163,33 @@ struct pipeline {
 	int			 rc;
 	struct feed_info	*info;
 	struct error		*err;
+	struct buf		 text;		/* the parser's, for rendering */
 	struct slot		 ring[RING];
 };
+
+/*
+ * An item's text, which the parser leaves out (FEED_NO_TEXT): the text
+ * rendering is a third of the parser's work, and either thread may do it.
+ * Rendered into b, which is reused; NULL when the item has no body.
+ */
+static const char *
+render_text(const char *content_html, const char *summary_html,
+    struct buf *b)
+{
+	buf_reset(b);
+	if (feed_item_text(content_html, summary_html, b) == -1)
+		return NULL;
+	return b->data != NULL ? b->data : "";
+}
 
 /* Copies the item's strings into one allocation; identity is taken. */
 static void
 slot_fill(struct slot *s, int64_t feed_id, const struct feed_item *fi,
-    char *identity)
+    char *identity, const char *text)
 {
 	const char *src[] = { identity, fi->id, fi->title, fi->link,
 	    fi->author, fi->categories, fi->summary_html, fi->content_html,
-	    fi->text, fi->enclosure_url, fi->enclosure_type };
+	    text, fi->enclosure_url, fi->enclosure_type };
 	const char **dst[] = { &s->it.identity, &s->it.guid, &s->it.title,
 	    &s->it.link, &s->it.author, &s->it.categories,
 	    &s->it.summary_html, &s->it.content_html, &s->it.text,
@@ -205,6 +223,8 @@ on_item_ring(const struct feed_item *fi, void *arg)
 {
 	struct pipeline *pl = arg;
 	char *identity = feed_item_identity(fi);
+	struct slot *slot;
+	size_t queued;
 	int stop;
 
 	if (identity == NULL)
@@ -213,13 +233,23 @@ on_item_ring(const struct feed_item *fi, void *arg)
 	while (pl->tail - pl->head == RING && !pl->stop)
 		pthread_cond_wait(&pl->nonfull, &pl->mu);
 	stop = pl->stop;
+	queued = pl->tail - pl->head;
 	pthread_mutex_unlock(&pl->mu);
 	if (stop) {
 		free(identity);
 		return STOP_DB_ERROR;
 	}
 	/* Slots from tail on are the producer's: filled outside the lock. */
-	slot_fill(&pl->ring[pl->tail % RING], pl->feed_id, fi, identity);
+	slot = &pl->ring[pl->tail % RING];
+	/*
+	 * The text rendering goes to whichever thread has time for it: a
+	 * half-full ring means the storing side is behind, so the parser
+	 * renders; otherwise the storing side does (store_rendered). Either
+	 * alone would leave one core waiting for the other.
+	 */
+	slot->rendered = queued >= RING / 2;
+	slot_fill(slot, pl->feed_id, fi, identity, slot->rendered ?
+	    render_text(fi->content_html, fi->summary_html, &pl->text) : NULL);
 	pthread_mutex_lock(&pl->mu);
 	if (++pl->tail - pl->head == BATCH)
 		pthread_cond_signal(&pl->nonempty);
@@ -231,8 +261,8 @@ static void *
 parser_main(void *arg)
 {
 	struct pipeline *pl = arg;
-	int rc = parse_body(pl->res, pl->name, on_item_ring, pl, pl->info,
-	    pl->err);
+	int rc = parse_body(pl->res, pl->name, FEED_NO_TEXT, on_item_ring,
+	    pl, pl->info, pl->err);
 
 	pthread_mutex_lock(&pl->mu);
 	pl->rc = rc;
@@ -240,6 +270,20 @@ parser_main(void *arg)
 	pthread_cond_signal(&pl->nonempty);
 	pthread_mutex_unlock(&pl->mu);
 	return NULL;
+}
+
+/*
+ * Stores the item of a slot, first rendering its text if the parser
+ * thread left that to this side (on_item_ring). text is a buffer kept
+ * across items.
+ */
+static int
+store_rendered(struct sink *k, struct slot *s, struct buf *text)
+{
+	if (!s->rendered)
+		s->it.text = render_text(s->it.content_html,
+		    s->it.summary_html, text);
+	return store_one(k, &s->it);
 }
 
 /*
@@ -252,6 +296,7 @@ parse_and_store(const struct fetch_result *res, const char *name,
     struct sink *k, struct feed_info *info, struct error *ferr)
 {
 	struct pipeline *pl = xcalloc(1, sizeof *pl);
+	struct buf text = { 0 };
 	pthread_t th;
 	int failed = 0, rc;
 
@@ -264,7 +309,7 @@ parse_and_store(const struct fetch_result *res, const char *name,
 	pl->info = info;
 	pl->err = ferr;
 	if (pthread_create(&th, NULL, parser_main, pl) != 0) {
-		rc = parse_body(res, name, on_item, k, info, ferr);
+		rc = parse_body(res, name, 0, on_item, k, info, ferr);
 		goto done;
 	}
 	for (;;) {
@@ -284,7 +329,7 @@ parse_and_store(const struct fetch_result *res, const char *name,
 		for (; head != tail; head++) {
 			struct slot *s = &pl->ring[head % RING];
 
-			if (!failed && store_one(k, &s->it) == -1)
+			if (!failed && store_rendered(k, s, &text) == -1)
 				failed = 1;
 			free(s->block);
 		}
@@ -301,6 +346,8 @@ parse_and_store(const struct fetch_result *res, const char *name,
 	/* A database error wins, as it did when on_item() stopped the parse. */
 	rc = failed ? STOP_DB_ERROR : pl->rc;
 done:
+	buf_free(&text);
+	buf_free(&pl->text);
 	pthread_cond_destroy(&pl->nonfull);
 	pthread_cond_destroy(&pl->nonempty);
 	pthread_mutex_destroy(&pl->mu);

@@ -228,7 +228,7 @@ run_parser(const char *dir, const char *path, struct result *r)
 	base = loc != NULL && url != NULL ? html_safe_url(loc, url) : NULL;
 	if (base == NULL && url != NULL)
 		base = xstrdup(url);
-	r->rc = feed_parse_http(data, len, ct, path, base, collect, r,
+	r->rc = feed_parse_http(data, len, ct, path, base, 0, collect, r,
 	    &r->info, &r->err);
 	free(base);
 	free(url);

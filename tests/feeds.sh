@@ -125,4 +125,48 @@ check "a plain path becomes a file URL" run 0 tb feed add barnets-ratt "$FEED"
 check "... fetched" run 0 tb feed fetch barnets-ratt
 check "... two items" has "2 new" "$TMP/out"
 
+# A feed long enough to fill the parser's ring: the text of each item is
+# rendered on either thread (src/ingest.c); each must be its own item's.
+run 0 tb theme add lang --name "Lång"
+"$PY" - "$TMP/long.xml" <<'PY'
+import sys
+with open(sys.argv[1], "w", encoding="utf-8") as f:
+    f.write('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
+            'xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+            '<channel><title>Lång</title><link>https://example.se/</link>\n')
+    for i in range(3000):
+        body = "".join("<p>Stycke %d av artikel %d om jämlik hälsa, "
+                       "barnets rätt och trygghet i offentlig miljö.</p>"
+                       % (j, i) for j in range(8))
+        summary = "" if i % 3 else "<p>Ingress %d</p>" % i
+        content = "" if i % 5 == 0 else (
+            '<content:encoded><![CDATA[%s<p><a href="/a/%d">Läs</a></p>]]>'
+            '</content:encoded>' % (body, i))
+        f.write('<item><title>Artikel %d</title><link>https://example.se/a/%d'
+                '</link><guid>g%d</guid><description><![CDATA[%s]]>'
+                '</description>%s</item>\n' % (i, i, i, summary, content))
+    f.write('</channel></rss>\n')
+PY
+run 0 tb feed add lang "$TMP/long.xml"
+printf '[feeds]\nmax_size = 16M\n' > "$TMP/long.conf"
+check "a 3,000-item feed" run 0 env TEMABREV_CONFIG="$TMP/long.conf" \
+    "$TEMABREV" --db "$DB" feed fetch lang
+check "... 3000 new" has "3000 new" "$TMP/out"
+check "... each item's text is its own" "$PY" - "$DB" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = 0
+for guid, text in db.execute("SELECT guid, text FROM item WHERE guid LIKE 'g%'"):
+    i = int(guid[1:])
+    if i % 5:
+        assert "Stycke 7 av artikel %d " % i in text, (guid, text)
+        assert "[1] https://example.se/a/%d\n" % i in text, (guid, text)
+    elif i % 3 == 0:
+        assert text == "Ingress %d\n" % i, (guid, text)
+    else:
+        assert text is None or text == "", (guid, text)
+    n += 1
+assert n == 3000, n
+PY
+
 done_testing

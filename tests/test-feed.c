@@ -126,7 +126,7 @@ parse(const char *xml, struct seen *s, struct feed_info *info,
     struct error *err)
 {
 	return feed_parse_mem(xml, strlen(xml), "test.xml",
-	    "https://example.se/feed/", collect, s, info, err);
+	    "https://example.se/feed/", 0, collect, s, info, err);
 }
 
 static const char *
@@ -506,7 +506,7 @@ START_TEST(test_encodings)
 	struct error err = { 0 };
 
 	ck_assert_msg(feed_parse_http(c->bytes, c->len, c->content_type,
-	    "enc.xml", NULL, collect, &s, &info, &err) == 0, "%s", err.msg);
+	    "enc.xml", NULL, 0, collect, &s, &info, &err) == 0, "%s", err.msg);
 	STR_EQ(info.encoding, c->encoding);
 	STR_EQ(info.title, c->title);
 	ck_assert_int_eq(info.recovered, 0);
@@ -533,8 +533,8 @@ assert_refused(const char *xml, size_t len)
 	struct feed_info info = { 0 };
 	struct error err = { 0 };
 	double t0 = now_s();
-	int r = feed_parse_mem(xml, len, "attack.xml", NULL, collect, &s,
-	    &info, &err);
+	int r = feed_parse_mem(xml, len, "attack.xml", NULL, 0, collect,
+	    &s, &info, &err);
 
 	ck_assert_int_eq(r, -1);
 	ck_assert_int_eq(err.code, EX_DATAERR);
@@ -822,7 +822,7 @@ START_TEST(test_errors)
 	struct error err = { 0 };
 
 	ck_assert_int_eq(feed_parse_mem(c->xml, strlen(c->xml), "bad.xml",
-	    NULL, collect, &s, &info, &err), -1);
+	    NULL, 0, collect, &s, &info, &err), -1);
 	ck_assert_int_eq(err.code, c->code);
 	ck_assert_msg(strncmp(err.msg, c->msg, strlen(c->msg)) == 0,
 	    "got '%s', want '%s...'", err.msg, c->msg);
@@ -838,8 +838,8 @@ START_TEST(test_file_errors)
 	struct error err = { 0 };
 	char *path = tbtest_path("finns-inte.xml");
 
-	ck_assert_int_eq(feed_parse_file(path, "finns-inte.xml", NULL, collect,
-	    &s, &info, &err), -1);
+	ck_assert_int_eq(feed_parse_file(path, "finns-inte.xml", NULL, 0,
+	    collect, &s, &info, &err), -1);
 	ck_assert_int_eq(err.code, EX_NOINPUT);
 	ck_assert_ptr_nonnull(strstr(err.msg, "finns-inte.xml: "));
 	free(path);
@@ -854,8 +854,8 @@ START_TEST(test_file_and_stop)
 	struct error err = { 0 };
 
 	tbtest_write(path, rss_msi, -1);
-	ck_assert_int_eq(feed_parse_file(path, NULL, NULL, collect, &s, &info,
-	    &err), 7);
+	ck_assert_int_eq(feed_parse_file(path, NULL, NULL, 0, collect, &s,
+	    &info, &err), 7);
 	ck_assert_int_eq(s.calls, 2);
 	ck_assert_int_eq(s.n, 1);
 	/* Without a base URL, relative URLs resolve against the item link. */
@@ -933,8 +933,8 @@ START_TEST(test_large_feed_streams)
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_gt(st.st_size, 16 * 1000 * 1000);
 	getrusage(RUSAGE_SELF, &before);
-	ck_assert_int_eq(feed_parse_file(path, NULL, NULL, collect, &s, &info,
-	    &err), 0);
+	ck_assert_int_eq(feed_parse_file(path, NULL, NULL, 0, collect, &s,
+	    &info, &err), 0);
 	getrusage(RUSAGE_SELF, &after);
 	ck_assert_int_eq(s.calls, 8000);
 #if !defined(__SANITIZE_ADDRESS__)
