@@ -36,10 +36,16 @@
  */
 #define MSG_HEADER_BLOCK_MAX	(256 * 1024)
 
+/*
+ * A top-level field. Most are never asked for (Received, DKIM-Signature,
+ * ...), so its value is cleaned and decoded on the first msg_header*()
+ * call for it: doing it for every field was a tenth of the inbox's time.
+ */
 struct msg_field {
-	char	*name;
-	char	*raw;		/* unfolded, sanitized */
-	char	*dec;		/* decoded, sanitized */
+	const char *name;	/* borrowed from msg.hdr */
+	const char *value;	/* as parsed, borrowed from msg.hdr */
+	char	*raw;		/* unfolded, sanitized; NULL until asked */
+	char	*dec;		/* decoded, sanitized; NULL until asked */
 };
 
 /*
@@ -52,6 +58,7 @@ struct msg_strings {
 };
 
 struct msg {
+	struct mailimf_fields	*hdr;	/* owns the fields' names and values */
 	struct msg_field	*fields;
 	size_t			 nfields;
 	struct msg_part		*parts;
@@ -59,6 +66,7 @@ struct msg {
 	struct msg_strings	 strs;	/* the parts' type strings */
 	struct mailmime		*mime;	/* owns the other strings of parts */
 	char			*copy;	/* raw with its header cut, or NULL */
+	char			*mime_copy; /* what mailmime_parse() read */
 };
 
 /* ---- UTF-8 ---- */
@@ -360,14 +368,15 @@ fields_read(struct msg *m, const char *raw, size_t len, size_t *end_r)
 		o = fld->fld_data.fld_optional_field;
 		struct msg_field *mf = &m->fields[m->nfields++];
 
-		mf->name = field_raw(o->fld_name);
-		mf->raw = field_raw(o->fld_value);
-		mf->dec = field_decode(o->fld_value);
+		mf->name = o->fld_name;
+		mf->value = o->fld_value;
 	}
-	mailimf_fields_free(f);
+	m->hdr = f;
 }
 
-static const struct msg_field *
+/* The names are libetpan's: field characters only (RFC 5322 ftext), so
+ * comparing them as they are is comparing them cleaned. */
+static struct msg_field *
 field_nth(const struct msg *m, const char *name, size_t n)
 {
 	for (size_t i = 0; i < m->nfields; i++)
@@ -379,17 +388,25 @@ field_nth(const struct msg *m, const char *name, size_t n)
 const char *
 msg_header(const struct msg *m, const char *name, size_t n)
 {
-	const struct msg_field *f = field_nth(m, name, n);
+	struct msg_field *f = field_nth(m, name, n);
 
-	return f != NULL ? f->dec : NULL;
+	if (f == NULL)
+		return NULL;
+	if (f->dec == NULL)
+		f->dec = field_decode(f->value);
+	return f->dec;
 }
 
 const char *
 msg_header_raw(const struct msg *m, const char *name, size_t n)
 {
-	const struct msg_field *f = field_nth(m, name, n);
+	struct msg_field *f = field_nth(m, name, n);
 
-	return f != NULL ? f->raw : NULL;
+	if (f == NULL)
+		return NULL;
+	if (f->raw == NULL)
+		f->raw = field_raw(f->value);
+	return f->raw;
 }
 
 size_t
@@ -571,11 +588,12 @@ msg_free(struct msg *m)
 	if (m == NULL)
 		return;
 	for (size_t i = 0; i < m->nfields; i++) {
-		free(m->fields[i].name);
 		free(m->fields[i].raw);
 		free(m->fields[i].dec);
 	}
 	free(m->fields);
+	if (m->hdr != NULL)
+		mailimf_fields_free(m->hdr);
 	for (size_t i = 0; i < m->strs.n; i++)
 		free(m->strs.v[i]);
 	free(m->strs.v);
@@ -583,6 +601,7 @@ msg_free(struct msg *m)
 	if (m->mime != NULL)
 		mailmime_free(m->mime);
 	free(m->copy);
+	free(m->mime_copy);
 	free(m);
 }
 
@@ -617,6 +636,51 @@ cut_header(struct msg *m, const char *raw, size_t *len)
 	return m->copy;
 }
 
+/* Whether the field starting at p (n bytes to the end of the header) is
+ * one mailmime_parse() uses: Content-* or MIME-Version. */
+static int
+mime_field(const char *p, size_t n)
+{
+	return (n >= 8 && strncasecmp(p, "content-", 8) == 0) ||
+	    (n >= 12 && strncasecmp(p, "mime-version", 12) == 0);
+}
+
+/*
+ * What mailmime_parse() is given: the header's MIME fields, whole lines
+ * as written, then everything from the end of the header on. Given the
+ * whole header it would parse every address, date and trace field again
+ * (fields_read has them): an eighth of the inbox's time. The part bodies
+ * point into the copy, which m keeps. Without a header read (hdr_end 0)
+ * it is raw itself.
+ */
+static const char *
+mime_view(struct msg *m, const char *raw, size_t hdr_end, size_t *len)
+{
+	const char *p = raw, *e = raw + hdr_end;
+	size_t off = 0;
+	int keep = 0;
+
+	if (hdr_end == 0)
+		return raw;
+	m->mime_copy = xmalloc(*len + 1);
+	while (p < e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		size_t n = nl != NULL ? (size_t)(nl + 1 - p) : (size_t)(e - p);
+
+		if (*p != ' ' && *p != '\t')
+			keep = mime_field(p, n);
+		if (keep) {
+			memcpy(m->mime_copy + off, p, n);
+			off += n;
+		}
+		p += n;
+	}
+	memcpy(m->mime_copy + off, e, *len - hdr_end);
+	*len = off + (*len - hdr_end);
+	m->mime_copy[*len] = '\0';
+	return m->mime_copy;
+}
+
 struct msg *
 msg_parse(const char *raw, size_t len)
 {
@@ -634,11 +698,12 @@ msg_parse(const char *raw, size_t len)
 	raw = cut_header(m, raw, &len);
 	fields_read(m, raw, len, &hdr_end);
 	if (count_content_types(raw, len) <= MSG_MAX_DEPTH) {
-		size_t idx = 0;
+		size_t idx = 0, vlen = len;
+		const char *view = mime_view(m, raw, hdr_end, &vlen);
 		struct mailmime *mm = NULL;
 
-		if (mailmime_parse(raw, len, &idx, &mm) == MAILIMF_NO_ERROR &&
-		    mm != NULL) {
+		if (mailmime_parse(view, vlen, &idx, &mm) ==
+		    MAILIMF_NO_ERROR && mm != NULL) {
 			m->mime = mm;
 			if (mm->mm_type == MAILMIME_MESSAGE &&
 			    mm->mm_data.mm_message.mm_msg_mime != NULL)

@@ -36,7 +36,8 @@ struct msg_part {
 	int		 enclosed;	/* inside a message/rfc822 part */
 	int		 attachment;	/* Content-Disposition: attachment */
 	int		 encoding;	/* libetpan's MAILMIME_MECHANISM_* */
-	const char	*body;		/* encoded body, borrowed from raw */
+	const char	*body;		/* encoded body, borrowed from raw
+					   or from the msg's own copy */
 	size_t		 bodylen;
 };
 
@@ -52,7 +53,8 @@ void	 msg_free(struct msg *);
 /*
  * The n-th (from 0) top-level header field called name (any case):
  * decoded (RFC 2047), unfolded and trimmed. NULL when there is none.
- * Borrowed until msg_free.
+ * Borrowed until msg_free. A field is decoded on the first call for it
+ * (cached in the msg: one struct msg is one thread's).
  */
 const char *msg_header(const struct msg *, const char *name, size_t n);
 

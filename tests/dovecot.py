@@ -11,6 +11,7 @@ so parallel runs do not collide.
   start DIR [--separator / | .] [--no-move] [--no-uidplus] [--no-idle]
             [--cert-name NAME] [--parent PID] [--max-seconds N]
             [--mail-fsync optimized | always | never]
+            [--mail-format maildir | mdbox]
       Writes the configuration (first time only: the CA, keys, password
       and mail survive a stop and a start), starts `dovecot -F`, waits
       (bounded) until the plain port greets, and prints shell-readable
@@ -22,7 +23,9 @@ so parallel runs do not collide.
       and 127.0.0.1). A watchdog stops the server when PID (default: the
       caller) exits or after N seconds (default 900). --mail-fsync sets
       Dovecot's mail_fsync (default optimized), for benchmarks that want
-      to see what the server's fsync calls cost.
+      to see what the server's fsync calls cost. --mail-format mdbox
+      keeps the mail in Dovecot's own format instead of Maildir (MAILDIR
+      is then only deliver's staging area).
   stop DIR
       Stops the server and waits (bounded) until the master and its
       processes are gone and the ports are free: restarting earlier fails.
@@ -30,7 +33,8 @@ so parallel runs do not collide.
       Drops each file as a new message into the mailbox's Maildir new/
       (INBOX by default; NAME uses '/' between levels), uniquely named,
       owned by the mail user. A running server sees them at its next
-      SELECT, NOOP or IDLE wake-up.
+      SELECT, NOOP or IDLE wake-up. With mdbox they are imported with
+      `doveadm import` instead.
   count DIR MAILBOX [--unseen]
       Prints how many messages (or unseen ones) MAILBOX holds, asked over
       IMAP (STATUS) with Python's imaplib. MAILBOX uses '/' between levels.
@@ -180,7 +184,9 @@ def write_config(d, args, ids, ports):
         "auth_mechanisms = plain login",
         "auth_verbose = yes",
         "auth_failure_delay = 0",
-        "mail_location = maildir:%s/mail/%%u/Maildir" % d,
+        ("mail_location = mdbox:%s/mail/%%u/mdbox" % d
+         if args.mail_format == "mdbox" else
+         "mail_location = maildir:%s/mail/%%u/Maildir" % d),
         "shutdown_clients = yes",
         "mail_fsync = %s" % args.mail_fsync,
         "imap_idle_notify_interval = 2 mins",
@@ -382,6 +388,7 @@ def cmd_start(args):
         ("MAILDIR", maildir),
         ("LOG", os.path.join(d, "dovecot.log")),
         ("SEPARATOR", args.separator),
+        ("FORMAT", args.mail_format),
     ]
     text = "".join("%s=%s\n" % kv for kv in env)
     with open(os.path.join(d, "env"), "w") as f:
@@ -475,6 +482,19 @@ def cmd_deliver(args):
             f.write(data)
         ids.chown(tmp)
         os.rename(tmp, os.path.join(box, "new", name))
+    if env.get("FORMAT", "maildir") == "mdbox":
+        # The Maildir above is only a staging area: Dovecot copies what
+        # it holds into the user's mdbox in one go, then it is emptied.
+        r = subprocess.run(
+            [which("doveadm"), "-c", os.path.join(d, "dovecot.conf"),
+             "import", "-u", env["USER"], "maildir:" + env["MAILDIR"], "",
+             "mailbox", args.mailbox], stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, timeout=600)
+        if r.returncode != 0:
+            die(69, "doveadm import: %s" % r.stderr.decode(errors="replace"))
+        for sub in ("new", "cur"):
+            for name in os.listdir(os.path.join(box, sub)):
+                os.unlink(os.path.join(box, sub, name))
     return 0
 
 
@@ -537,6 +557,8 @@ def main():
     p.add_argument("--max-seconds", type=float, default=900)
     p.add_argument("--mail-fsync", choices=["optimized", "always", "never"],
                    default="optimized")
+    p.add_argument("--mail-format", choices=["maildir", "mdbox"],
+                   default="maildir")
     p = sub.add_parser("stop")
     p.add_argument("dir")
     p = sub.add_parser("deliver")
