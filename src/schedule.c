@@ -1167,3 +1167,17 @@ schedule_next(const struct schedule *s, const char *tz, int64_t after,
 	schedule_zone_free(z);
 	return rc;
 }
+
+int64_t
+schedule_feed_due(int64_t last_fetch, int64_t failures, int64_t feed_id,
+    int64_t interval)
+{
+	uint64_t spread = (uint64_t)(interval / 10 > 0 ? interval / 10 : 1);
+	int64_t shift = failures < SCHEDULE_FEED_BACKOFF ? (failures > 0 ?
+	    failures : 0) : SCHEDULE_FEED_BACKOFF;
+
+	if (last_fetch == 0)
+		return 0;
+	return last_fetch + (interval << shift) +
+	    (int64_t)(((uint64_t)feed_id * 2654435761u) % spread);
+}

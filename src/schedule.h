@@ -1,5 +1,6 @@
 /*
- * schedule: when a theme's digest is due. A schedule is parsed from and
+ * schedule: when a theme's digest is due, and when a feed is polled
+ * next (schedule_feed_due, at the end). A schedule is parsed from and
  * formatted to its spec text ("daily 07:00", "weekly monday 07:00",
  * "monthly 1 07:00", "monthly last 07:00", "none"), and the next run after
  * an instant is computed in an IANA time zone.
@@ -150,5 +151,18 @@ const char *schedule_local_format(const struct schedule_zone *z, int64_t t,
  */
 int	 schedule_next(const struct schedule *s, const char *tz, int64_t after,
 	    int64_t *next_r, struct error *err);
+
+/* A failing feed waits up to 2^SCHEDULE_FEED_BACKOFF poll intervals. */
+#define SCHEDULE_FEED_BACKOFF	6
+
+/*
+ * When a feed is due (UTC seconds): one poll interval after its last
+ * fetch, doubled for each consecutive failure (up to
+ * 2^SCHEDULE_FEED_BACKOFF intervals), plus an offset of its own below a
+ * tenth of the interval, so the feeds of one host are not fetched
+ * together. 0 (at once) for a feed never fetched.
+ */
+int64_t	schedule_feed_due(int64_t last_fetch, int64_t failures,
+	    int64_t feed_id, int64_t interval);
 
 #endif

@@ -54,8 +54,6 @@
  * the CLI may queue work (temabrev digest) without telling the daemon. */
 #define QUEUE_CHECK		10
 #define SCHEDULE_CHECK		60
-/* A failing feed waits up to this many poll intervals. */
-#define FEED_MAX_BACKOFF	6
 
 enum { J_FEEDS, J_SCHEDULE, J_SEND, J_INBOX, NJOBS };
 
@@ -317,22 +315,11 @@ struct feed_scan {
 	size_t			 n, cap;
 };
 
-/*
- * When a feed is due: one poll interval after its last fetch, doubled
- * for each consecutive failure (up to 2^FEED_MAX_BACKOFF), plus a fixed
- * offset of its own so the feeds of one host are not fetched together.
- */
+/* When the feed is due, from what the store says about it. */
 static int64_t
 feed_due(const struct store_feed *f, int64_t interval)
 {
-	uint64_t spread = (uint64_t)(interval / 10 > 0 ? interval / 10 : 1);
-	int64_t shift = f->failures < FEED_MAX_BACKOFF ? f->failures :
-	    FEED_MAX_BACKOFF;
-
-	if (f->last_fetch == 0)
-		return 0;
-	return f->last_fetch + (interval << shift) +
-	    (int64_t)(((uint64_t)f->id * 2654435761u) % spread);
+	return schedule_feed_due(f->last_fetch, f->failures, f->id, interval);
 }
 
 static int

@@ -1282,6 +1282,40 @@ START_TEST(test_local_round_trip)
 }
 END_TEST
 
+/*
+ * A feed's next poll: one interval after the last fetch, doubled for each
+ * consecutive failure up to 2^6, plus an offset of its own below a tenth
+ * of the interval that differs between feeds.
+ */
+START_TEST(test_feed_due)
+{
+	const int64_t last = 1795000000, iv = 600;
+	int64_t off = schedule_feed_due(last, 0, 7, iv) - last - iv;
+	int differ = 0;
+
+	ck_assert_int_eq(schedule_feed_due(0, 3, 7, iv), 0);
+	ck_assert(off >= 0 && off < iv / 10);
+	for (int64_t k = 0; k <= 6; k++)
+		ck_assert_int_eq(schedule_feed_due(last, k, 7, iv),
+		    last + (iv << k) + off);
+	/* Capped: the seventh failure and later wait as long as the sixth. */
+	ck_assert_int_eq(schedule_feed_due(last, 7, 7, iv),
+	    schedule_feed_due(last, 6, 7, iv));
+	ck_assert_int_eq(schedule_feed_due(last, 1000, 7, iv),
+	    last + 64 * iv + off);
+	ck_assert_int_eq(schedule_feed_due(last, -1, 7, iv), last + iv + off);
+	for (int64_t id = 1; id <= 50; id++) {
+		int64_t o = schedule_feed_due(last, 0, id, iv) - last - iv;
+
+		ck_assert(o >= 0 && o < iv / 10);
+		differ += o != off;
+	}
+	ck_assert_int_gt(differ, 40);
+	/* An interval under ten seconds has no offset. */
+	ck_assert_int_eq(schedule_feed_due(last, 2, 9, 5), last + 20);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1314,6 +1348,7 @@ main(void)
 	tcase_add_loop_test(tc, test_local_table, 0,
 	    sizeof local_cases / sizeof local_cases[0]);
 	tcase_add_test(tc, test_local_round_trip);
+	tcase_add_test(tc, test_feed_due);
 	suite_add_tcase(s, tc);
 	return tbtest_run(s);
 }
