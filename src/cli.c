@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +59,74 @@ cli_theme_id(struct cli *c, const char *slug, int64_t *id_r)
 	*id_r = t->id;
 	store_theme_free(t);
 	return 0;
+}
+
+/* Stores one option's value; -1 (said why) for a bad number. */
+static int
+opt_set(const struct cli_opt *opt, void *o, const char *arg)
+{
+	char *field = (char *)o + opt->off, *end;
+	long long v;
+
+	switch (opt->kind) {
+	case CLI_FLAG:
+		*(int *)(void *)field = 1;
+		return 0;
+	case CLI_STR:
+		/* The field may be char * or const char *: the same bytes. */
+		memcpy(field, &arg, sizeof arg);
+		return 0;
+	case CLI_NUM:
+		errno = 0;
+		v = strtoll(arg, &end, 10);
+		if (errno != 0 || end == arg || *end != '\0' || v < opt->min ||
+		    v > opt->max) {
+			if (opt->max == LLONG_MAX)
+				fprintf(stderr, "temabrev: --%s takes a whole "
+				    "number of at least %lld, not %s\n",
+				    opt->name, opt->min, arg);
+			else
+				fprintf(stderr, "temabrev: --%s takes a whole "
+				    "number from %lld to %lld, not %s\n",
+				    opt->name, opt->min, opt->max, arg);
+			return -1;
+		}
+		*(long long *)(void *)field = v;
+		return 0;
+	}
+	return -1;
+}
+
+int
+cli_parse(int argc, char **argv, const struct cli_opt *opts, void *o,
+    const char *usage, int *help)
+{
+	struct option lo[CLI_MAX_OPTS + 2];
+	size_t n = 0;
+	int ch;
+
+	/* getopt_long hands back 256 + the option's index in opts. */
+	for (; opts[n].name != NULL && n < CLI_MAX_OPTS; n++) {
+		lo[n].name = opts[n].name;
+		lo[n].has_arg = opts[n].kind == CLI_FLAG ? no_argument :
+		    required_argument;
+		lo[n].flag = NULL;
+		lo[n].val = 256 + (int)n;
+	}
+	lo[n] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[n + 1] = (struct option){ NULL, 0, NULL, 0 };
+	*help = 0;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (ch == 'h') {
+			printf("usage: %s\n", usage);
+			*help = 1;
+			return -1;
+		}
+		if (ch < 256 || opt_set(&opts[ch - 256], o, optarg) == -1)
+			return -1;
+	}
+	return optind;
 }
 
 int

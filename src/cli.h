@@ -66,6 +66,42 @@ int	cli_error(int code, const char *fmt, ...)
 /* Usage error for a command: prints "usage: ..." on stderr, returns 64. */
 int	cli_usage(const char *usage);
 
+/*
+ * A command's options, as a table: each long option's name and where its
+ * value goes in the command's own options struct: an int set to 1
+ * (CLI_FLAG), a char * or const char * pointing into argv (CLI_STR), or a
+ * long long from min to max (CLI_NUM). End the table with CLI_OPT_END.
+ */
+enum cli_opt_kind { CLI_FLAG, CLI_STR, CLI_NUM };
+
+struct cli_opt {
+	const char		*name;
+	enum cli_opt_kind	 kind;
+	size_t			 off;		/* of the field in the struct */
+	long long		 min, max;	/* CLI_NUM */
+};
+
+#define CLI_OPT_FLAG(name, type, field) \
+	{ name, CLI_FLAG, offsetof(type, field), 0, 0 }
+#define CLI_OPT_STR(name, type, field) \
+	{ name, CLI_STR, offsetof(type, field), 0, 0 }
+#define CLI_OPT_NUM(name, type, field, min, max) \
+	{ name, CLI_NUM, offsetof(type, field), min, max }
+#define CLI_OPT_END { NULL, CLI_FLAG, 0, 0, 0 }
+
+/* Options in one table, at most (--help is added to every table). */
+#define CLI_MAX_OPTS 24
+
+/*
+ * Reads the options of argv (from argv[1]) into o as opts says, leaving
+ * the fields of options not given as the caller set them; -h and --help
+ * print "usage: USAGE" on stdout. Returns the index of the first operand,
+ * or -1 with *help 1 after --help, 0 after a bad option or number (said
+ * on stderr): the caller returns help ? 0 : cli_usage(usage).
+ */
+int	cli_parse(int argc, char **argv, const struct cli_opt *opts, void *o,
+	    const char *usage, int *help);
+
 /* Prints one JSON value as one line and frees it. */
 void	cli_json_line(json_t *);
 /* A JSON string, or null for NULL. Never fails on bad UTF-8. */

@@ -3,7 +3,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -13,32 +12,30 @@
 
 #define U_BUILD "temabrev archive build [--theme SLUG] --out DIR"
 
+struct build_opts {
+	const char	*theme, *out;
+};
+
+static const struct cli_opt build_options[] = {
+	CLI_OPT_STR("theme", struct build_opts, theme),
+	CLI_OPT_STR("out", struct build_opts, out),
+	CLI_OPT_END
+};
+
 static int
 archive_build_cmd(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "theme", required_argument, NULL, 't' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct build_opts o = { NULL, NULL };
 	struct archive_stats as;
-	const char *slug = NULL, *out = NULL;
-	int ch;
+	const char *slug, *out;
+	int i, help;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 't': slug = optarg; break;
-		case 'o': out = optarg; break;
-		case 'h':
-			printf("usage: %s\n", U_BUILD);
-			return 0;
-		default:
-			return cli_usage(U_BUILD);
-		}
-	}
-	if (optind != argc || out == NULL || *out == '\0')
+	if ((i = cli_parse(argc, argv, build_options, &o, U_BUILD, &help)) ==
+	    -1)
+		return help ? 0 : cli_usage(U_BUILD);
+	slug = o.theme;
+	out = o.out;
+	if (i != argc || out == NULL || *out == '\0')
 		return cli_usage(U_BUILD);
 	if (archive_build(cli_conf(c), cli_store(c), slug, out, &as,
 	    &c->err) == -1)

@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,56 +26,41 @@
 	"--out DIR [--bits N] [--force]"
 #define U_CHECK "temabrev dkim check [--no-dns] [--timeout SECONDS]"
 
+struct keygen_opts {
+	const char	*domain, *selector, *dir, *type;
+	long long	 bits;
+	int		 force;
+};
+
+static const struct cli_opt keygen_options[] = {
+	CLI_OPT_STR("domain", struct keygen_opts, domain),
+	CLI_OPT_STR("selector", struct keygen_opts, selector),
+	CLI_OPT_STR("out", struct keygen_opts, dir),
+	CLI_OPT_STR("type", struct keygen_opts, type),
+	CLI_OPT_NUM("bits", struct keygen_opts, bits, 1, 16384),
+	CLI_OPT_FLAG("force", struct keygen_opts, force),
+	CLI_OPT_END
+};
+
 static int
 dkim_keygen_cmd(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "domain", required_argument, NULL, 'd' },
-		{ "selector", required_argument, NULL, 's' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "type", required_argument, NULL, 't' },
-		{ "bits", required_argument, NULL, 'b' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *domain = NULL, *selector = NULL, *dir = NULL;
-	const char *type = "rsa";
-	char *zone = NULL, *end;
-	long bits = 0;
-	int ch, force = 0;
+	struct keygen_opts o = { NULL, NULL, NULL, "rsa", 0, 0 };
+	char *zone = NULL;
+	int i, help;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd': domain = optarg; break;
-		case 's': selector = optarg; break;
-		case 'o': dir = optarg; break;
-		case 't': type = optarg; break;
-		case 'f': force = 1; break;
-		case 'b':
-			errno = 0;
-			bits = strtol(optarg, &end, 10);
-			if (errno || *end || bits <= 0 || bits > 16384)
-				return cli_error(EX_USAGE, "--bits must be a "
-				    "number of bits, like 2048 or 4096");
-			break;
-		case 'h':
-			printf("usage: %s\n", U_KEYGEN);
-			return 0;
-		default:
-			return cli_usage(U_KEYGEN);
-		}
-	}
-	if (optind != argc || !domain || !selector || !dir)
+	if ((i = cli_parse(argc, argv, keygen_options, &o, U_KEYGEN, &help)) ==
+	    -1)
+		return help ? 0 : cli_usage(U_KEYGEN);
+	if (i != argc || !o.domain || !o.selector || !o.dir)
 		return cli_usage(U_KEYGEN);
-	if (tb_dkim_keygen(dir, selector, domain, type, (int)bits, force, &zone,
-	    &c->err) == -1)
+	if (tb_dkim_keygen(o.dir, o.selector, o.domain, o.type, (int)o.bits,
+	    o.force, &zone, &c->err) == -1)
 		return cli_fail(c);
 	printf("private key: %s/%s.private (mode 0600; point [dkim] key_file "
-	    "at it)\n", dir, selector);
+	    "at it)\n", o.dir, o.selector);
 	printf("DNS record (also in %s/%s.txt), to publish in the zone of "
-	    "%s:\n\n%s", dir, selector, domain, zone);
+	    "%s:\n\n%s", o.dir, o.selector, o.domain, zone);
 	free(zone);
 	return 0;
 }
@@ -239,39 +223,28 @@ check_from(struct cli *c, const struct tb_dkim *d)
 	return 0;
 }
 
+struct check_opts {
+	int		 no_dns;
+	long long	 timeout;
+};
+
+static const struct cli_opt check_options[] = {
+	CLI_OPT_FLAG("no-dns", struct check_opts, no_dns),
+	CLI_OPT_NUM("timeout", struct check_opts, timeout, 1, 300),
+	CLI_OPT_END
+};
+
 static int
 dkim_check_cmd(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "no-dns", no_argument, NULL, 'n' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct check_opts o = { 0, 5 };
 	struct tb_dkim *d = NULL;
-	int ch, dns = 1, rc = 0, r;
-	long timeout = 5;
-	char *end;
+	int first, help, rc = 0, r;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'n': dns = 0; break;
-		case 't':
-			errno = 0;
-			timeout = strtol(optarg, &end, 10);
-			if (errno || *end || timeout < 1 || timeout > 300)
-				return cli_error(EX_USAGE, "--timeout takes 1 "
-				    "to 300 seconds");
-			break;
-		case 'h':
-			printf("usage: %s\n", U_CHECK);
-			return 0;
-		default:
-			return cli_usage(U_CHECK);
-		}
-	}
-	if (optind != argc)
+	if ((first = cli_parse(argc, argv, check_options, &o, U_CHECK,
+	    &help)) == -1)
+		return help ? 0 : cli_usage(U_CHECK);
+	if (first != argc)
 		return cli_usage(U_CHECK);
 	if (tb_dkim_load(cli_conf(c), &d, &c->err) == -1)
 		return cli_fail(c);
@@ -280,8 +253,8 @@ dkim_check_cmd(struct cli *c, int argc, char **argv)
 		    "sends its mail unsigned, so the relay must sign it (see "
 		    "temabrev.conf(5) and doc/mail-setup.md)");
 	for (size_t i = 0; i < tb_dkim_nkeys(d); i++)
-		if ((r = check_key(c, tb_dkim_key_at(d, i), dns,
-		    (int)timeout)) != 0 && rc == 0)
+		if ((r = check_key(c, tb_dkim_key_at(d, i), !o.no_dns,
+		    (int)o.timeout)) != 0 && rc == 0)
 			rc = r;
 	if ((r = check_from(c, d)) != 0 && rc == 0)
 		rc = r;

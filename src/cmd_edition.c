@@ -6,7 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,62 +47,27 @@ struct ed_opts {
 	int		 dry_run, no_wait, json, failed, send;
 };
 
+static const struct cli_opt ed_options[] = {
+	CLI_OPT_STR("subject", struct ed_opts, subject),
+	CLI_OPT_STR("intro", struct ed_opts, intro),
+	CLI_OPT_STR("template", struct ed_opts, template_name),
+	CLI_OPT_NUM("max-items", struct ed_opts, max_items, 1, LLONG_MAX),
+	CLI_OPT_STR("to", struct ed_opts, to),
+	CLI_OPT_STR("theme", struct ed_opts, theme),
+	CLI_OPT_FLAG("dry-run", struct ed_opts, dry_run),
+	CLI_OPT_FLAG("send", struct ed_opts, send),
+	CLI_OPT_FLAG("no-wait", struct ed_opts, no_wait),
+	CLI_OPT_FLAG("json", struct ed_opts, json),
+	CLI_OPT_FLAG("failed", struct ed_opts, failed),
+	CLI_OPT_STR("at", struct ed_opts, at),
+	CLI_OPT_END
+};
+
 static int
 parse(int argc, char **argv, struct ed_opts *o, const char *usage, int *help)
 {
-	static const struct option opts[] = {
-		{ "subject", required_argument, NULL, 's' },
-		{ "intro", required_argument, NULL, 'i' },
-		{ "template", required_argument, NULL, 'T' },
-		{ "max-items", required_argument, NULL, 'm' },
-		{ "to", required_argument, NULL, 't' },
-		{ "theme", required_argument, NULL, 'e' },
-		{ "dry-run", no_argument, NULL, 'd' },
-		{ "send", no_argument, NULL, 'S' },
-		{ "no-wait", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "failed", no_argument, NULL, 'f' },
-		{ "at", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	char *end;
-	int ch;
-
 	memset(o, 0, sizeof *o);
-	*help = 0;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 's': o->subject = optarg; break;
-		case 'i': o->intro = optarg; break;
-		case 'T': o->template_name = optarg; break;
-		case 't': o->to = optarg; break;
-		case 'e': o->theme = optarg; break;
-		case 'd': o->dry_run = 1; break;
-		case 'S': o->send = 1; break;
-		case 'n': o->no_wait = 1; break;
-		case 'j': o->json = 1; break;
-		case 'f': o->failed = 1; break;
-		case 'a': o->at = optarg; break;
-		case 'm':
-			errno = 0;
-			o->max_items = strtoll(optarg, &end, 10);
-			if (errno || *end || o->max_items < 1) {
-				fprintf(stderr, "temabrev: --max-items must be a "
-				    "positive number\n");
-				return -1;
-			}
-			break;
-		case 'h':
-			printf("usage: %s\n", usage);
-			*help = 1;
-			return -1;
-		default:
-			return -1;
-		}
-	}
-	return optind;
+	return cli_parse(argc, argv, ed_options, o, usage, help);
 }
 
 static int

@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,33 +20,27 @@
 #define U_RM "temabrev feed rm ID"
 #define U_FETCH "temabrev feed fetch [SLUG]"
 
+struct feed_opts {
+	const char	*theme;
+	int		 json;
+};
+
+static const struct cli_opt feed_options[] = {
+	CLI_OPT_STR("theme", struct feed_opts, theme),
+	CLI_OPT_FLAG("json", struct feed_opts, json),
+	CLI_OPT_END
+};
+
 static int
 parse(int argc, char **argv, const char **theme, int *json,
     const char *usage, int *help)
 {
-	static const struct option opts[] = {
-		{ "theme", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int ch;
+	struct feed_opts o = { *theme, *json };
+	int i = cli_parse(argc, argv, feed_options, &o, usage, help);
 
-	*help = 0;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 't': *theme = optarg; break;
-		case 'j': *json = 1; break;
-		case 'h':
-			printf("usage: %s\n", usage);
-			*help = 1;
-			return -1;
-		default:
-			return -1;
-		}
-	}
-	return optind;
+	*theme = o.theme;
+	*json = o.json;
+	return i;
 }
 
 static int

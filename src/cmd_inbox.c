@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,45 +38,21 @@ struct in_opts {
 	const char	*theme;
 };
 
+static const struct cli_opt in_options[] = {
+	CLI_OPT_FLAG("watch", struct in_opts, watch),
+	CLI_OPT_FLAG("no-send", struct in_opts, no_send),
+	CLI_OPT_FLAG("json", struct in_opts, json),
+	CLI_OPT_NUM("limit", struct in_opts, limit, 1, LLONG_MAX),
+	CLI_OPT_STR("theme", struct in_opts, theme),
+	CLI_OPT_END
+};
+
 static int
 parse(int argc, char **argv, struct in_opts *o, const char *usage, int *help)
 {
-	static const struct option opts[] = {
-		{ "watch", no_argument, NULL, 'w' },
-		{ "no-send", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "theme", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	char *end;
-	int ch;
-
 	memset(o, 0, sizeof *o);
 	o->limit = 50;
-	*help = 0;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'w': o->watch = 1; break;
-		case 'n': o->no_send = 1; break;
-		case 'j': o->json = 1; break;
-		case 't': o->theme = optarg; break;
-		case 'l':
-			o->limit = strtoll(optarg, &end, 10);
-			if (*end != '\0' || o->limit < 1)
-				return -1;
-			break;
-		case 'h':
-			printf("usage: %s\n", usage);
-			*help = 1;
-			return -1;
-		default:
-			return -1;
-		}
-	}
-	return optind;
+	return cli_parse(argc, argv, in_options, o, usage, help);
 }
 
 struct deliver_state {

@@ -3,7 +3,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -59,34 +58,23 @@ list_cb(const struct store_item *it, const struct store_feed *f, void *arg)
 	return 0;
 }
 
+static const struct cli_opt item_options[] = {
+	CLI_OPT_STR("theme", struct item_opts, theme),
+	CLI_OPT_FLAG("unsent", struct item_opts, unsent),
+	CLI_OPT_FLAG("json", struct item_opts, json),
+	CLI_OPT_END
+};
+
 static int
 item_list(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "theme", required_argument, NULL, 't' },
-		{ "unsent", no_argument, NULL, 'u' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct item_opts o = { 0 };
 	int64_t tid = 0;
-	int ch, r;
+	int i, r, help;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 't': o.theme = optarg; break;
-		case 'u': o.unsent = 1; break;
-		case 'j': o.json = 1; break;
-		case 'h':
-			printf("usage: %s\n", U_LIST);
-			return 0;
-		default:
-			return cli_usage(U_LIST);
-		}
-	}
-	if (optind != argc)
+	if ((i = cli_parse(argc, argv, item_options, &o, U_LIST, &help)) == -1)
+		return help ? 0 : cli_usage(U_LIST);
+	if (i != argc)
 		return cli_usage(U_LIST);
 	if ((r = cli_theme_id(c, o.theme, &tid)) != 0)
 		return r;

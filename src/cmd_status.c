@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,28 +393,18 @@ themes_part(struct status *s, json_t *root)
 int
 cmd_status(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+	static const struct cli_opt opts[] = {
+		CLI_OPT_FLAG("json", struct status, json),
+		CLI_OPT_END
 	};
 	struct status s;
 	json_t *root = NULL;
-	int ch, rc = 0, daemon;
+	int first, help, rc = 0, daemon;
 
 	memset(&s, 0, sizeof s);
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j': s.json = 1; break;
-		case 'h':
-			printf("usage: %s\n", U_STATUS);
-			return 0;
-		default:
-			return cli_usage(U_STATUS);
-		}
-	}
-	if (optind != argc)
+	if ((first = cli_parse(argc, argv, opts, &s, U_STATUS, &help)) == -1)
+		return help ? 0 : cli_usage(U_STATUS);
+	if (first != argc)
 		return cli_usage(U_STATUS);
 	s.c = c;
 	s.now = util_now();

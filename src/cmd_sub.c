@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,48 +34,25 @@ struct sub_opts {
 	int		 force, json, all, safe, confirm, no_send;
 };
 
+static const struct cli_opt sub_options[] = {
+	CLI_OPT_STR("name", struct sub_opts, name),
+	CLI_OPT_STR("theme", struct sub_opts, themes),
+	CLI_OPT_STR("status", struct sub_opts, status),
+	CLI_OPT_FLAG("force", struct sub_opts, force),
+	CLI_OPT_FLAG("json", struct sub_opts, json),
+	CLI_OPT_FLAG("all", struct sub_opts, all),
+	CLI_OPT_FLAG("spreadsheet-safe", struct sub_opts, safe),
+	CLI_OPT_FLAG("confirm", struct sub_opts, confirm),
+	CLI_OPT_FLAG("no-send", struct sub_opts, no_send),
+	CLI_OPT_END
+};
+
 static int
 parse(int argc, char **argv, struct sub_opts *o, const char *usage,
     int *help)
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "theme", required_argument, NULL, 't' },
-		{ "status", required_argument, NULL, 's' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "spreadsheet-safe", no_argument, NULL, 'S' },
-		{ "confirm", no_argument, NULL, 'c' },
-		{ "no-send", no_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int ch;
-
 	memset(o, 0, sizeof *o);
-	*help = 0;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'n': o->name = optarg; break;
-		case 't': o->themes = optarg; break;
-		case 's': o->status = optarg; break;
-		case 'f': o->force = 1; break;
-		case 'j': o->json = 1; break;
-		case 'a': o->all = 1; break;
-		case 'S': o->safe = 1; break;
-		case 'c': o->confirm = 1; break;
-		case 'N': o->no_send = 1; break;
-		case 'h':
-			printf("usage: %s\n", usage);
-			*help = 1;
-			return -1;
-		default:
-			return -1;
-		}
-	}
-	return optind;
+	return cli_parse(argc, argv, sub_options, o, usage, help);
 }
 
 /* Splits "a,b;c" into slugs (pointers into list, which it modifies). */

@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -18,33 +17,27 @@
 #define U_LIST "temabrev suppress list [--json]"
 #define U_RM "temabrev suppress rm EMAIL"
 
+struct suppress_opts {
+	const char	*reason;
+	int		 json;
+};
+
+static const struct cli_opt suppress_options[] = {
+	CLI_OPT_STR("reason", struct suppress_opts, reason),
+	CLI_OPT_FLAG("json", struct suppress_opts, json),
+	CLI_OPT_END
+};
+
 static int
 parse(int argc, char **argv, const char **reason, int *json,
     const char *usage, int *help)
 {
-	static const struct option opts[] = {
-		{ "reason", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int ch;
+	struct suppress_opts o = { *reason, *json };
+	int i = cli_parse(argc, argv, suppress_options, &o, usage, help);
 
-	*help = 0;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'r': *reason = optarg; break;
-		case 'j': *json = 1; break;
-		case 'h':
-			printf("usage: %s\n", usage);
-			*help = 1;
-			return -1;
-		default:
-			return -1;
-		}
-	}
-	return optind;
+	*reason = o.reason;
+	*json = o.json;
+	return i;
 }
 
 static int

@@ -3,7 +3,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,45 +32,24 @@ struct theme_opts {
 	int		 force;
 };
 
+static const struct cli_opt theme_options[] = {
+	CLI_OPT_STR("name", struct theme_opts, name),
+	CLI_OPT_STR("description", struct theme_opts, description),
+	CLI_OPT_STR("lang", struct theme_opts, lang),
+	CLI_OPT_STR("from", struct theme_opts, from),
+	CLI_OPT_STR("schedule", struct theme_opts, schedule),
+	CLI_OPT_FLAG("json", struct theme_opts, json),
+	CLI_OPT_FLAG("force", struct theme_opts, force),
+	CLI_OPT_END
+};
+
 /* Parses the options every theme verb shares; returns argv index or -1. */
 static int
 parse(int argc, char **argv, struct theme_opts *o, const char *usage,
     int *help)
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "description", required_argument, NULL, 'D' },
-		{ "lang", required_argument, NULL, 'l' },
-		{ "from", required_argument, NULL, 'F' },
-		{ "schedule", required_argument, NULL, 'S' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int ch;
-
 	memset(o, 0, sizeof *o);
-	*help = 0;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'n': o->name = optarg; break;
-		case 'D': o->description = optarg; break;
-		case 'l': o->lang = optarg; break;
-		case 'F': o->from = optarg; break;
-		case 'S': o->schedule = optarg; break;
-		case 'j': o->json = 1; break;
-		case 'f': o->force = 1; break;
-		case 'h':
-			printf("usage: %s\n", usage);
-			*help = 1;
-			return -1;
-		default:
-			return -1;
-		}
-	}
-	return optind;
+	return cli_parse(argc, argv, theme_options, o, usage, help);
 }
 
 static int

@@ -239,4 +239,20 @@ check "an unknown time zone: 78 naming it" run 78 tb theme show barn
 check "... named" has "Mars/Olympus" "$TMP/err"
 export TEMABREV_CONFIG=/dev/null
 
+# Options are read by one table-driven parser (cli_parse): bad ones and
+# bad numbers are usage errors that say which.
+check "an unknown option exits 64" run 64 tb sub list --bogus
+check "... naming it" has "unrecognized option '--bogus'" "$TMP/err"
+check "... and the usage" has "usage: temabrev sub list" "$TMP/err"
+check "a number below its range exits 64" run 64 tb edition new x --max-items 0
+check "... saying so" has "--max-items takes a whole number of at least 1, not 0" "$TMP/err"
+check "a number that is not one exits 64" run 64 tb inbox log --limit 5x
+check "... saying so" has "--limit takes a whole number of at least 1, not 5x" "$TMP/err"
+check "a number above its range exits 64" \
+    run 64 tb dkim keygen --domain a.se --selector s --out "$TMP/k" --bits 99999
+check "... saying so" has "--bits takes a whole number from 1 to 16384, not 99999" "$TMP/err"
+check "an option's value may follow '='" run 0 tb inbox log --limit=3
+check "-h prints the usage on stdout, exits 0" run 0 tb item list -h
+check "... the usage" has "usage: temabrev item list" "$TMP/out"
+
 done_testing
