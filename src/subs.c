@@ -1157,6 +1157,40 @@ fail:
 }
 
 int
+subs_confirm_also(struct subs *s, const char *token, int64_t theme_id,
+    int64_t pending_days, const char *source, int64_t now, int *confirmed_r,
+    struct error *err)
+{
+	struct token_confirm c;
+	int64_t since;
+	int r, status;
+
+	*confirmed_r = 0;
+	if (token == NULL || token_confirm_parse(tokens(s), token, &c) == -1 ||
+	    c.issued > now + 300 || now - c.issued > pending_days * 86400 ||
+	    theme_id == c.theme)
+		return 0;
+	if (store_begin(s->store, err) == -1)
+		return -1;
+	if ((r = store_subscription_info(s->store, c.subscriber, theme_id,
+	    &status, &since, err)) == -1)
+		goto fail;
+	if (r == 1 && status == STORE_PENDING &&
+	    now - since <= pending_days * 86400) {
+		if (store_subscription_set(s->store, c.subscriber, theme_id,
+		    STORE_ACTIVE, STORE_EV_CONFIRM, source,
+		    "confirmed on another theme's confirmation page",
+		    err) == -1)
+			goto fail;
+		*confirmed_r = 1;
+	}
+	return store_commit(s->store, err);
+fail:
+	store_rollback(s->store);
+	return -1;
+}
+
+int
 subs_expire(struct subs *s, int64_t now, int64_t pending_days,
     const char *source, int64_t *n_r, struct error *err)
 {

@@ -187,6 +187,20 @@ int	subs_confirm(struct subs *, const char *token, int64_t pending_days,
 	    struct error *);
 
 /*
+ * Confirms another pending subscription of the subscriber a confirmation
+ * token names, to theme_id: what the token's page offers, one checkbox a
+ * theme, when a second theme was asked for within the 24 hours in which
+ * no second mail goes out. The token (valid, not older than pending_days)
+ * proves the address; the box ticked on its page is the consent for that
+ * theme. The request must be pending and not older than pending_days.
+ * Returns 0 with *confirmed_r 1 when it became active (a confirm event
+ * with source), else 0; -1 on a database error.
+ */
+int	subs_confirm_also(struct subs *, const char *token, int64_t theme_id,
+	    int64_t pending_days, const char *source, int64_t now,
+	    int *confirmed_r, struct error *);
+
+/*
  * Removes the pending subscriptions requested more than pending_days
  * days before now (store_pending_expire); *n_r counts them.
  */

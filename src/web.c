@@ -895,6 +895,39 @@ confirm_expired(const struct call *k)
 	    k->site->cfg->subscribe_pending_days * 86400;
 }
 
+/*
+ * The address's other pending requests, into data's "others" (slug,
+ * name): at most one confirmation mail goes out a day, so a second theme
+ * asked for meanwhile is offered here, a box for each, unticked.
+ */
+static int
+pending_others(struct call *k)
+{
+	json_t *others = json_array(), *o;
+	size_t i;
+
+	if (list_themes(k) == -1) {
+		json_decref(others);
+		return -1;
+	}
+	json_array_foreach(json_object_get(k->data, "themes"), i, o)
+		if (json_integer_value(json_object_get(o, "id")) !=
+		    k->ids.theme && strcmp(json_string_value(json_object_get(o,
+		    "status")), store_status_name(STORE_PENDING)) == 0) {
+			json_t *t = json_object();
+
+			json_object_set(t, "slug", json_object_get(o, "slug"));
+			json_object_set(t, "name", json_object_get(o, "name"));
+			json_array_append_new(others, t);
+		}
+	json_object_del(k->data, "themes");
+	json_object_del(k->data, "any_on");
+	json_object_set_new(k->data, "has_others",
+	    json_boolean(json_array_size(others) > 0));
+	json_object_set_new(k->data, "others", others);
+	return 0;
+}
+
 /* The page only: a GET never confirms (link scanners open links). */
 static int
 confirm_get(struct call *k)
@@ -904,8 +937,48 @@ confirm_get(struct call *k)
 		json_object_set_new(k->data, "already", json_true());
 	} else if (k->status != STORE_PENDING || confirm_expired(k))
 		k->page = P_EXPIRED;
-	else
+	else {
 		k->page = P_CONFIRM;
+		return pending_others(k);
+	}
+	return 0;
+}
+
+/*
+ * The themes ticked on the confirmation page ("also"), each confirmed if
+ * it is still a pending request of the same address; their names go into
+ * data's "also" for the page.
+ */
+static int
+confirm_also(struct call *k)
+{
+	json_t *also = json_array();
+	struct store_theme *t;
+	int r, done;
+
+	json_object_set_new(k->data, "also", also);
+	for (size_t i = 0; i < k->r->nf; i++) {
+		if (strcmp(k->r->f[i].key, "also") != 0)
+			continue;
+		t = NULL;
+		if ((r = store_theme_by_slug(k->x->st, k->r->f[i].val.data, &t,
+		    &k->err)) == -1)
+			return -1;
+		if (r == 1 && subs_confirm_also(k->x->subs, k->token, t->id,
+		    k->site->cfg->subscribe_pending_days, SOURCE, k->now,
+		    &done, &k->err) == -1) {
+			store_theme_free(t);
+			return -1;
+		}
+		if (r == 1 && done) {
+			log_info("http: %s: subscriber %lld confirmed %s",
+			    k->client, (long long)k->ids.subscriber, t->slug);
+			json_array_append_new(also, json_string(t->name));
+		}
+		store_theme_free(t);
+	}
+	json_object_set_new(k->data, "has_also",
+	    json_boolean(json_array_size(also) > 0));
 	return 0;
 }
 
@@ -925,11 +998,11 @@ confirm_post(struct call *k)
 		log_info("http: %s: subscriber %lld confirmed %s", k->client,
 		    (long long)res.subscriber_id, k->theme->slug);
 		k->page = P_CONFIRMED;
-		break;
+		return confirm_also(k);
 	case SUBS_CONFIRMED_BEFORE:
 		k->page = P_CONFIRMED;
 		json_object_set_new(k->data, "already", json_true());
-		break;
+		return confirm_also(k);
 	case SUBS_CONFIRM_EXPIRED:
 		k->page = P_EXPIRED;
 		break;

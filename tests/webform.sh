@@ -194,6 +194,48 @@ req c5 "$WEB$C1"
 check "... a GET of it too" sh -c "
 	[ '$CODE' = 200 ] && grep -q 'Du prenumererade redan' '$TMP/c5.html'"
 
+# ---------------------------------------------------------------------
+# A second theme asked for within the day: no second mail (one a day per
+# address); the first mail's page offers it unticked, and confirms it
+# only when it is ticked.
+# ---------------------------------------------------------------------
+sub_post t1 198.51.100.20 "$TMP/s1.html" tva@example.org
+check "tva@ asks for barn: one mail" wait_for 20 mails tva@example.org 1
+req t2 -H 'X-Forwarded-For: 198.51.100.21' \
+    --data-urlencode "form=$(field_of "$TMP/s2.html" form)" \
+    --data-urlencode "issued=$(field_of "$TMP/s2.html" issued)" \
+    --data-urlencode "email=tva@example.org" "$WEB/s/miljo"
+check "... then for miljo within the day: 200" test "$CODE" = 200
+check "... both pending" is_status tva@example.org miljo pending
+sleep 0.5
+check "... and no second mail" test "$(ncap tva@example.org)" -eq 1
+CT=$(clink "$TMP/cap/tva@example.org")
+req t3 "$WEB$CT"
+check "the barn link's page offers miljo in a box" \
+    has 'name="also" value="miljo">' "$TMP/t3.html"
+check "... unticked" sh -c "! grep -q 'value=\"miljo\" checked' '$TMP/t3.html'"
+check "... it validates" valid "$TMP/t3.html"
+check "... a page without another request offers none" \
+    sh -c "! grep -q 'name=\"also\"' '$TMP/c1.html'"
+req t4 -X POST -d "form=$(field_of "$TMP/t3.html" form)" "$WEB$CT"
+check "POST without the box: barn active" is_status tva@example.org barn active
+check "... miljo still pending" is_status tva@example.org miljo pending
+check "... the page names no other theme" sh -c "! grep -q '<li>' '$TMP/t4.html'"
+req t5 -X POST -d "form=$(field_of "$TMP/t3.html" form)&also=miljo&also=nosuch&also=barn" \
+    "$WEB$CT"
+check "POST again with the box ticked: 200" test "$CODE" = 200
+check "... miljo active" is_status tva@example.org miljo active
+check "... the page says so" has '<li>Miljö &amp; klimat</li>' "$TMP/t5.html"
+check "... it validates" valid "$TMP/t5.html"
+check "... the event log says how" sh -c "
+	'$TEMABREV' --db '$DB' sub show tva@example.org |
+	    grep -q 'another theme.s confirmation page'"
+req t6 -X POST -d "form=$(field_of "$TMP/c1.html" form)&also=miljo" "$WEB$C1"
+check "a box for a theme never asked for subscribes nobody" \
+    sh -c "[ '$CODE' = 200 ] && ! grep -q '<li>' '$TMP/t6.html'"
+check "... ny@ has no miljo" sh -c "
+	! '$TEMABREV' --db '$DB' sub show ny@example.org | grep -qi 'miljo'"
+
 # Tokens that lead nowhere: the one 404.
 last=$(printf %s "$C1" | tail -c 1)
 [ "$last" = a ] && new=b || new=a
