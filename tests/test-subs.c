@@ -529,6 +529,72 @@ START_TEST(test_confirm)
 END_TEST
 
 
+/*
+ * A second theme's request confirmed from the first token's page: only
+ * while pending and fresh, never the token's own theme, never with a
+ * forged or expired token, never a theme not asked for.
+ */
+START_TEST(test_confirm_also)
+{
+	struct env e;
+	struct error err = { 0 };
+	struct store_theme *di = NULL, *af = NULL, *br = NULL;
+	int64_t now = util_now();
+	char tok[TOKEN_BUF];
+	int done;
+
+	env_open(&e, "confirm-also.db");
+	ck_assert_int_eq(store_theme_by_slug(e.store, "digital-inkludering",
+	    &di, &err), 1);
+	ck_assert_int_eq(store_theme_by_slug(e.store, "arbete-i-framtiden",
+	    &af, &err), 1);
+	ck_assert_int_eq(store_theme_by_slug(e.store, "barnets-ratt", &br,
+	    &err), 1);
+	ck_assert_int_eq(request(&e, "dag@example.org", NULL, now,
+	    SUBS_NO_SEND), 0);
+	snprintf(tok, sizeof tok, "%s", req.token);
+	ck_assert_int_eq(subs_request(e.subs, "dag@example.org", NULL,
+	    "digital-inkludering", "web", now + 3600, SUBS_NO_SEND, &req,
+	    &err), 0);
+	/* Expired, forged, from the future, its own theme: nothing. */
+	ck_assert_int_eq(subs_confirm_also(e.subs, tok, di->id, 7, "web",
+	    now + 8 * 86400, &done, &err), 0);
+	ck_assert_int_eq(done, 0);
+	tok[5] = tok[5] == 'a' ? 'b' : 'a';
+	ck_assert_int_eq(subs_confirm_also(e.subs, tok, di->id, 7, "web",
+	    now + 7200, &done, &err), 0);
+	ck_assert_int_eq(done, 0);
+	tok[5] = tok[5] == 'a' ? 'b' : 'a';
+	ck_assert_int_eq(subs_confirm_also(e.subs, tok, di->id, 7, "web",
+	    now - 3600, &done, &err), 0);
+	ck_assert_int_eq(done, 0);
+	ck_assert_int_eq(subs_confirm_also(e.subs, tok, br->id, 7, "web",
+	    now + 7200, &done, &err), 0);
+	ck_assert_int_eq(done, 0);
+	ck_assert_str_eq(status_of(&e, "dag@example.org", "barnets-ratt"),
+	    "pending");
+	/* A theme never asked for: nothing. */
+	ck_assert_int_eq(subs_confirm_also(e.subs, tok, af->id, 7, "web",
+	    now + 7200, &done, &err), 0);
+	ck_assert_int_eq(done, 0);
+	ck_assert_str_eq(status_of(&e, "dag@example.org",
+	    "arbete-i-framtiden"), "none");
+	/* The second request, pending and fresh: confirmed, once. */
+	ck_assert_int_eq(subs_confirm_also(e.subs, tok, di->id, 7, "web",
+	    now + 7200, &done, &err), 0);
+	ck_assert_int_eq(done, 1);
+	ck_assert_str_eq(status_of(&e, "dag@example.org",
+	    "digital-inkludering"), "active");
+	ck_assert_int_eq(subs_confirm_also(e.subs, tok, di->id, 7, "web",
+	    now + 7300, &done, &err), 0);
+	ck_assert_int_eq(done, 0);
+	store_theme_free(di);
+	store_theme_free(af);
+	store_theme_free(br);
+	env_close(&e);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -545,6 +611,7 @@ main(void)
 	tcase_add_test(tc, test_export_spreadsheet_safe);
 	tcase_add_test(tc, test_request);
 	tcase_add_test(tc, test_confirm);
+	tcase_add_test(tc, test_confirm_also);
 	suite_add_tcase(s, tc);
 	return tbtest_run(s);
 }
