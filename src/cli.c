@@ -113,6 +113,12 @@ cli_parse(int argc, char **argv, const struct cli_opt *opts, void *o,
 		lo[n].flag = NULL;
 		lo[n].val = 256 + (int)n;
 	}
+	if (opts[n].name != NULL) {
+		/* A table too long would drop options without a word. */
+		fprintf(stderr, "temabrev: more than %d options in one "
+		    "table\n", CLI_MAX_OPTS);
+		abort();
+	}
 	lo[n] = (struct option){ "help", no_argument, NULL, 'h' };
 	lo[n + 1] = (struct option){ NULL, 0, NULL, 0 };
 	*help = 0;

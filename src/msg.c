@@ -385,28 +385,31 @@ field_nth(const struct msg *m, const char *name, size_t n)
 	return NULL;
 }
 
-const char *
-msg_header(const struct msg *m, const char *name, size_t n)
+/* The field's decoded or raw form, made on the first call for it. */
+static const char *
+field_form(const struct msg *m, const char *name, size_t n, int decoded)
 {
 	struct msg_field *f = field_nth(m, name, n);
+	char **form;
 
 	if (f == NULL)
 		return NULL;
-	if (f->dec == NULL)
-		f->dec = field_decode(f->value);
-	return f->dec;
+	form = decoded ? &f->dec : &f->raw;
+	if (*form == NULL)
+		*form = decoded ? field_decode(f->value) : field_raw(f->value);
+	return *form;
+}
+
+const char *
+msg_header(const struct msg *m, const char *name, size_t n)
+{
+	return field_form(m, name, n, 1);
 }
 
 const char *
 msg_header_raw(const struct msg *m, const char *name, size_t n)
 {
-	struct msg_field *f = field_nth(m, name, n);
-
-	if (f == NULL)
-		return NULL;
-	if (f->raw == NULL)
-		f->raw = field_raw(f->value);
-	return f->raw;
+	return field_form(m, name, n, 0);
 }
 
 size_t

@@ -1115,6 +1115,22 @@ subs_request_mail(struct subs *s, struct subs_request_result *res,
 	return 0;
 }
 
+/*
+ * Reads a confirmation token into c: 1 when it is ours and fresh (issued
+ * less than pending_days days before now), 0 when it is ours but older,
+ * -1 when it is not a confirmation (forged, damaged, or from the future:
+ * not made by this clock, with five minutes' slack).
+ */
+static int
+confirm_token(struct subs *s, const char *token, int64_t pending_days,
+    int64_t now, struct token_confirm *c)
+{
+	if (token == NULL || token_confirm_parse(tokens(s), token, c) == -1 ||
+	    c->issued > now + 300)
+		return -1;
+	return now - c->issued > pending_days * 86400 ? 0 : 1;
+}
+
 int
 subs_confirm(struct subs *s, const char *token, int64_t pending_days,
     const char *source, int64_t now, struct subs_confirm_result *res,
@@ -1126,15 +1142,12 @@ subs_confirm(struct subs *s, const char *token, int64_t pending_days,
 
 	memset(res, 0, sizeof *res);
 	res->outcome = SUBS_CONFIRM_INVALID;
-	/* A token from the future was not made by this clock: forged or a
-	 * clock gone wrong; either way not a confirmation. */
-	if (token == NULL || token_confirm_parse(tokens(s), token, &c) == -1 ||
-	    c.issued > now + 300)
+	if ((r = confirm_token(s, token, pending_days, now, &c)) == -1)
 		return 0;
 	res->subscriber_id = c.subscriber;
 	res->theme_id = c.theme;
 	res->outcome = SUBS_CONFIRM_EXPIRED;
-	if (now - c.issued > pending_days * 86400)
+	if (r == 0)
 		return 0;
 	if (store_begin(s->store, err) == -1)
 		return -1;
@@ -1166,8 +1179,7 @@ subs_confirm_also(struct subs *s, const char *token, int64_t theme_id,
 	int r, status;
 
 	*confirmed_r = 0;
-	if (token == NULL || token_confirm_parse(tokens(s), token, &c) == -1 ||
-	    c.issued > now + 300 || now - c.issued > pending_days * 86400 ||
+	if (confirm_token(s, token, pending_days, now, &c) != 1 ||
 	    theme_id == c.theme)
 		return 0;
 	if (store_begin(s->store, err) == -1)
