@@ -948,6 +948,49 @@ START_TEST(test_large_feed_streams)
 }
 END_TEST
 
+/*
+ * FEED_NO_TEXT leaves feed_item.text out; feed_item_text() renders from
+ * the item's sanitized HTML exactly what the parser would have (the
+ * ingest renders on either thread and stores one or the other).
+ */
+START_TEST(test_no_text)
+{
+	const char *feeds[] = { rss_msi, atom_msi, rdf_msi };
+
+	for (size_t f = 0; f < sizeof feeds / sizeof feeds[0]; f++) {
+		struct seen a = { 0 }, b = { 0 };
+		struct feed_info info = { 0 };
+		struct error err = { 0 };
+
+		ck_assert_int_eq(parse(feeds[f], &a, &info, &err), 0);
+		ck_assert_int_eq(feed_parse_mem(feeds[f], strlen(feeds[f]),
+		    "test.xml", "https://example.se/feed/", FEED_NO_TEXT,
+		    collect, &b, &info, &err), 0);
+		ck_assert_int_gt(a.n, 0);
+		ck_assert_int_eq(a.n, b.n);
+		for (int i = 0; i < a.n; i++) {
+			struct buf t = { 0 };
+			int rc = feed_item_text(b.items[i].content,
+			    b.items[i].summary, &t);
+
+			ck_assert_ptr_null(b.items[i].text);
+			STR_EQ(b.items[i].content, a.items[i].content);
+			if (a.items[i].text == NULL)
+				ck_assert_int_eq(rc, -1);
+			else {
+				ck_assert_int_eq(rc, 0);
+				STR_EQ(t.data != NULL ? t.data : "",
+				    a.items[i].text);
+			}
+			buf_free(&t);
+		}
+		seen_free(&a);
+		seen_free(&b);
+		feed_info_clear(&info);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -961,6 +1004,7 @@ main(void)
 	tbtest_dir();
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_rss2);
+	tcase_add_test(tc, test_no_text);
 	tcase_add_test(tc, test_rss_html_forms);
 	tcase_add_test(tc, test_rss_titles);
 	tcase_add_test(tc, test_atom);
